@@ -1,0 +1,25 @@
+namespace Labeling.Blobs;
+
+/// <summary>A blob name that no store accepts (traversal, absolute path, control characters, too long…).</summary>
+public sealed class InvalidBlobNameException(string name, string reason)
+    : ArgumentException($"Invalid blob name '{Labeling.Blobs.BlobName.Printable(name)}': {reason}.")
+{
+    public string Name { get; } = name;
+    public string Reason { get; } = reason;
+}
+
+/// <summary>The blob does not exist.</summary>
+public sealed class BlobNotFoundException(string container, string name, Exception? inner = null)
+    : Exception($"Blob '{Labeling.Blobs.BlobName.Printable(name)}' was not found in container '{container}'.", inner)
+{
+    public string Container { get; } = container;
+    public string Name { get; } = name;
+}
+
+/// <summary>A write without overwrite found the blob already there.</summary>
+public sealed class BlobAlreadyExistsException(string container, string name, Exception? inner = null)
+    : Exception($"Blob '{Labeling.Blobs.BlobName.Printable(name)}' already exists in container '{container}'.", inner)
+{
+    public string Container { get; } = container;
+    public string Name { get; } = name;
+}

@@ -1,0 +1,55 @@
+namespace Labeling.Labels;
+
+/// <summary>
+/// The labels database (SQLite or PostgreSQL): datasets, images, tags, classes, boxes, models.
+/// Every call is parameterised SQL; batch calls run in one transaction each.
+/// </summary>
+public interface ILabelStore
+{
+    /// <summary>Returns the id of the dataset called <paramref name="name"/>, creating it if needed.</summary>
+    Task<long> EnsureDatasetAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Returns normalised name → class id for <paramref name="names"/> (raw tag names), creating missing classes.</summary>
+    Task<IReadOnlyDictionary<string, long>> EnsureClassesAsync(IEnumerable<string> names, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Registers images idempotently: a known blob path returns its image
+    /// (<see cref="RegistrationOutcome.AlreadyRegistered"/>); a new path whose content hash the
+    /// dataset already holds returns that image (<see cref="RegistrationOutcome.DuplicateContent"/>).
+    /// </summary>
+    Task<IReadOnlyList<RegisteredImage>> RegisterImagesAsync(long datasetId, IReadOnlyList<NewImage> images, CancellationToken cancellationToken);
+
+    /// <summary>Adds tags (normalised, classes created as needed); adding a tag twice is a no-op.</summary>
+    Task AddTagsAsync(IReadOnlyList<ImageTag> tags, CancellationToken cancellationToken);
+
+    /// <summary>The tags of the given images with their grounded/weak state.</summary>
+    Task<IReadOnlyList<ImageTagRecord>> GetTagsAsync(IReadOnlyList<long> imageIds, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the human boxes of each image with the given ones (all must have source human).</summary>
+    Task ReplaceHumanBoxesAsync(IReadOnlyList<ImageBoxes> images, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes what model <paramref name="modelId"/> found in each image, in one transaction:
+    /// replaces any earlier boxes of the same (image, model) pair, records each tag as grounded or
+    /// weak, and marks the images labelled by that model. A redelivered batch never duplicates boxes.
+    /// </summary>
+    Task WriteLabelsAsync(long modelId, IReadOnlyList<ImageLabels> labels, CancellationToken cancellationToken);
+
+    /// <summary>Sets the status of images; <paramref name="reason"/> is kept as the last error (null clears it). Moving to <see cref="ImageStatus.Queued"/> counts an attempt.</summary>
+    Task SetStatusAsync(IReadOnlyList<long> imageIds, ImageStatus status, string? reason, CancellationToken cancellationToken);
+
+    /// <summary>The images with the given ids (unknown ids are left out).</summary>
+    Task<IReadOnlyList<ImageRecord>> GetImagesAsync(IReadOnlyList<long> imageIds, CancellationToken cancellationToken);
+
+    /// <summary>One page of boxes matching <paramref name="query"/>, in box id order.</summary>
+    Task<BoxPage> QueryBoxesAsync(BoxQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Counts by status and boxes, for one dataset or (null) all of them.</summary>
+    Task<IReadOnlyList<DatasetProgress>> GetProgressAsync(string? dataset, CancellationToken cancellationToken);
+
+    /// <summary>Registers a model as a candidate and returns its id; a version that exists already is an error.</summary>
+    Task<long> RegisterModelAsync(NewModel model, CancellationToken cancellationToken);
+
+    /// <summary>The model with the given version, or null.</summary>
+    Task<ModelRecord?> GetModelAsync(string version, CancellationToken cancellationToken);
+}

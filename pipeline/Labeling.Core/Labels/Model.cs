@@ -1,0 +1,152 @@
+namespace Labeling.Labels;
+
+/// <summary>Where an image is in the labelling loop. Nothing is ever dropped: every image is in exactly one state.</summary>
+public enum ImageStatus
+{
+    /// <summary>Registered, not yet queued.</summary>
+    Pending,
+
+    /// <summary>In a label message on the queue.</summary>
+    Queued,
+
+    /// <summary>Boxes written by the model in <see cref="ImageRecord.LabelledByModelId"/>.</summary>
+    Labelled,
+
+    /// <summary>Gave up; <see cref="ImageRecord.LastError"/> says why.</summary>
+    Failed,
+}
+
+/// <summary>Who made a box.</summary>
+public enum BoxSource
+{
+    /// <summary>Drawn by a person (COCO annotations at ingest). No model.</summary>
+    Human,
+
+    /// <summary>A detector box above the class threshold for one of the image's tags.</summary>
+    Pseudo,
+
+    /// <summary>Detic's fallback for a tag with no box above threshold: the largest proposal.</summary>
+    Weak,
+}
+
+/// <summary>What the last labelling said about one image tag.</summary>
+public enum TagState
+{
+    /// <summary>Not labelled by a model yet.</summary>
+    Unlabelled,
+
+    /// <summary>At least one box above threshold.</summary>
+    Grounded,
+
+    /// <summary>Only the weak fallback box.</summary>
+    Weak,
+}
+
+/// <summary>Lifecycle of a registered model.</summary>
+public enum ModelStatus
+{
+    Candidate,
+    Active,
+    Retired,
+    Rejected,
+}
+
+/// <summary>An image to register.</summary>
+/// <param name="BlobPath">Its blob name (unique across the store).</param>
+/// <param name="ContentHash">Hex hash of its bytes; the same content twice in one dataset is one image.</param>
+/// <param name="Width">Pixel width when known.</param>
+/// <param name="Height">Pixel height when known.</param>
+/// <param name="Split">"train", "val" (the gold set) or null.</param>
+public sealed record NewImage(string BlobPath, string ContentHash, int? Width = null, int? Height = null, string? Split = null);
+
+/// <summary>How a registration went.</summary>
+public enum RegistrationOutcome
+{
+    /// <summary>A new image row.</summary>
+    Created,
+
+    /// <summary>The blob path was registered already; nothing changed.</summary>
+    AlreadyRegistered,
+
+    /// <summary>Another blob path of the same dataset has the same content hash; that image's id is returned and no row was added.</summary>
+    DuplicateContent,
+}
+
+/// <summary>The result of registering one image.</summary>
+public sealed record RegisteredImage(long ImageId, string BlobPath, RegistrationOutcome Outcome);
+
+/// <summary>An image as stored.</summary>
+public sealed record ImageRecord(
+    long Id,
+    long DatasetId,
+    string BlobPath,
+    string ContentHash,
+    int? Width,
+    int? Height,
+    string? Split,
+    ImageStatus Status,
+    int Attempts,
+    string? LastError,
+    long? LabelledByModelId);
+
+/// <summary>A tag (image-level label) of an image. The name is normalised on the way in.</summary>
+public sealed record ImageTag(long ImageId, string Tag);
+
+/// <summary>A stored tag with its class and state.</summary>
+public sealed record ImageTagRecord(long ImageId, long ClassId, string ClassName, TagState State);
+
+/// <summary>One box in input-image pixels (x1,y1 top-left; x2,y2 bottom-right).</summary>
+public readonly record struct BoxData(long ClassId, float X1, float Y1, float X2, float Y2, float? Score, BoxSource Source);
+
+/// <summary>The human boxes of one image (replaces that image's earlier human boxes).</summary>
+public sealed record ImageBoxes(long ImageId, IReadOnlyList<BoxData> Boxes);
+
+/// <summary>Per-tag outcome of labelling one image.</summary>
+public readonly record struct TagGrounding(long ClassId, TagState State);
+
+/// <summary>What one model said about one image: its boxes and, per tag, grounded or weak.</summary>
+public sealed record ImageLabels(long ImageId, IReadOnlyList<BoxData> Boxes, IReadOnlyList<TagGrounding> Tags);
+
+/// <summary>A filter over boxes. Null members do not filter. Paged by box id (keyset).</summary>
+public sealed record BoxQuery
+{
+    public string? ClassName { get; init; }
+    public float? MinScore { get; init; }
+    public string? Dataset { get; init; }
+    public BoxSource? Source { get; init; }
+    public string? ModelVersion { get; init; }
+    public long? ImageId { get; init; }
+
+    /// <summary>Return boxes with ids greater than this (the <see cref="BoxPage.NextAfterId"/> of the previous page).</summary>
+    public long AfterId { get; init; }
+
+    /// <summary>Page size, 1–10,000. Default 100.</summary>
+    public int Limit { get; init; } = 100;
+}
+
+/// <summary>A box with what people want to see beside it.</summary>
+public sealed record BoxRow(
+    long BoxId,
+    long ImageId,
+    string Dataset,
+    string ImagePath,
+    string ClassName,
+    float X1,
+    float Y1,
+    float X2,
+    float Y2,
+    float? Score,
+    BoxSource Source,
+    string? ModelVersion);
+
+/// <summary>One page of boxes; <see cref="NextAfterId"/> is null on the last page.</summary>
+public sealed record BoxPage(IReadOnlyList<BoxRow> Boxes, long? NextAfterId);
+
+/// <summary>Counts of a dataset's images by status, and its boxes.</summary>
+public sealed record DatasetProgress(string Dataset, long Images, long Pending, long Queued, long Labelled, long Failed, long Boxes);
+
+/// <summary>A model to register.</summary>
+public sealed record NewModel(string Version, string Contract, string BlobUri, string Sha256, string? EmbeddingSpace = null, long? ParentId = null);
+
+/// <summary>A registered model.</summary>
+public sealed record ModelRecord(long Id, string Version, string Contract, string BlobUri, string Sha256, string? EmbeddingSpace, long? ParentId, ModelStatus Status);
