@@ -1,0 +1,1 @@
+return await Labeling.Cli.LabelingCli.RunAsync(args, Console.Out, Console.Error);

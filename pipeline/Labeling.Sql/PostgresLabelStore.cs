@@ -1,0 +1,58 @@
+using System.Data.Common;
+using Labeling.Labels;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Labeling.Sql;
+
+/// <summary>PostgreSQL dialect: boxes go in through binary COPY (an order of magnitude faster than multi-row INSERT).</summary>
+internal sealed class PostgresLabelStore(LabelsDatabase database) : SqlLabelStore(database)
+{
+    protected override string NowSql => "now()";
+
+    protected override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
+
+    protected override async Task InsertBoxesAsync(
+        DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken)
+    {
+        var npgsql = (NpgsqlConnection)connection;
+        var now = DateTime.UtcNow;
+        // COPY joins the connection's open transaction, so the replace stays atomic.
+        await using var importer = await npgsql.BeginBinaryImportAsync(
+            "COPY boxes (image_id, class_id, model_id, x1, y1, x2, y2, score, source, labelled_at) FROM STDIN (FORMAT BINARY)",
+            cancellationToken);
+        foreach (var (imageId, box) in boxes)
+        {
+            // The synchronous writers only buffer; they touch the socket when the buffer fills.
+            importer.StartRow();
+            importer.Write(imageId, NpgsqlDbType.Bigint);
+            importer.Write(box.ClassId, NpgsqlDbType.Bigint);
+            if (modelId is { } m)
+            {
+                importer.Write(m, NpgsqlDbType.Bigint);
+            }
+            else
+            {
+                importer.WriteNull();
+            }
+
+            importer.Write(box.X1, NpgsqlDbType.Real);
+            importer.Write(box.Y1, NpgsqlDbType.Real);
+            importer.Write(box.X2, NpgsqlDbType.Real);
+            importer.Write(box.Y2, NpgsqlDbType.Real);
+            if (box.Score is { } s)
+            {
+                importer.Write(s, NpgsqlDbType.Real);
+            }
+            else
+            {
+                importer.WriteNull();
+            }
+
+            importer.Write(ToDb(box.Source), NpgsqlDbType.Text);
+            importer.Write(now, NpgsqlDbType.TimestampTz);
+        }
+
+        await importer.CompleteAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,536 @@
+using System.Data.Common;
+using System.Text;
+using Dapper;
+using Labeling.Labels;
+
+namespace Labeling.Sql;
+
+/// <summary>
+/// <see cref="ILabelStore"/> in plain, parameterised SQL through Dapper, shared by both dialects.
+/// The dialects differ only where speed needs it: how boxes are bulk-inserted and how "now" is spelt.
+/// </summary>
+internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
+{
+    // Both dialects accept far more parameters, but a few hundred per IN list keeps plans cheap.
+    private const int InListChunk = 500;
+    private const int MaxErrorLength = 16 * 1024;
+
+    protected LabelsDatabase Database { get; } = database;
+
+    /// <summary>The SQL expression for the current UTC time in this dialect's timestamp format.</summary>
+    protected abstract string NowSql { get; }
+
+    /// <summary>
+    /// "column is one of the list parameter": Dapper expands <c>IN @list</c> for SQLite, but hands
+    /// Npgsql the array itself, which PostgreSQL spells <c>= ANY(@list)</c>.
+    /// </summary>
+    protected abstract string InList(string column, string parameter);
+
+    /// <summary>Inserts boxes inside <paramref name="transaction"/> as fast as the dialect allows.</summary>
+    protected abstract Task InsertBoxesAsync(
+        DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken);
+
+    public async Task<long> EnsureDatasetAsync(string name, CancellationToken cancellationToken)
+    {
+        ValidateDatasetName(name);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO datasets (name) VALUES (@name) ON CONFLICT (name) DO NOTHING",
+            new { name }, cancellationToken: cancellationToken));
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT id FROM datasets WHERE name = @name", new { name }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<IReadOnlyDictionary<string, long>> EnsureClassesAsync(IEnumerable<string> names, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var normalised = names.Select(TagName.Normalise).Distinct(StringComparer.Ordinal).ToList();
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var ids = await EnsureClassesAsync(connection, transaction, normalised, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return ids;
+    }
+
+    private async Task<Dictionary<string, long>> EnsureClassesAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<string> normalisedNames, CancellationToken cancellationToken)
+    {
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var chunk in normalisedNames.Chunk(InListChunk))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO classes (name) VALUES (@name) ON CONFLICT (name) DO NOTHING",
+                chunk.Select(name => new { name }), transaction, cancellationToken: cancellationToken));
+            var rows = await connection.QueryAsync<(long Id, string Name)>(new CommandDefinition(
+                $"SELECT id, name FROM classes WHERE {InList("name", "names")}",
+                new { names = chunk }, transaction, cancellationToken: cancellationToken));
+            foreach (var (id, name) in rows)
+            {
+                ids[name] = id;
+            }
+        }
+
+        return ids;
+    }
+
+    public async Task<IReadOnlyList<RegisteredImage>> RegisterImagesAsync(long datasetId, IReadOnlyList<NewImage> images, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        foreach (var image in images)
+        {
+            ValidateImage(image);
+        }
+
+        var results = new List<RegisteredImage>(images.Count);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var image in images)
+        {
+            // DO NOTHING on either unique key (blob path; dataset + content hash), then find out which.
+            var id = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                """
+                INSERT INTO images (dataset_id, blob_path, content_hash, width, height, split)
+                VALUES (@datasetId, @BlobPath, @ContentHash, @Width, @Height, @Split)
+                ON CONFLICT DO NOTHING
+                RETURNING id
+                """,
+                new { datasetId, image.BlobPath, image.ContentHash, image.Width, image.Height, image.Split },
+                transaction, cancellationToken: cancellationToken));
+            if (id is { } created)
+            {
+                results.Add(new RegisteredImage(created, image.BlobPath, RegistrationOutcome.Created));
+                continue;
+            }
+
+            var existing = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT id FROM images WHERE blob_path = @BlobPath",
+                new { image.BlobPath }, transaction, cancellationToken: cancellationToken));
+            if (existing is { } known)
+            {
+                results.Add(new RegisteredImage(known, image.BlobPath, RegistrationOutcome.AlreadyRegistered));
+                continue;
+            }
+
+            var duplicate = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT id FROM images WHERE dataset_id = @datasetId AND content_hash = @ContentHash",
+                new { datasetId, image.ContentHash }, transaction, cancellationToken: cancellationToken));
+            results.Add(new RegisteredImage(duplicate, image.BlobPath, RegistrationOutcome.DuplicateContent));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return results;
+    }
+
+    public async Task AddTagsAsync(IReadOnlyList<ImageTag> tags, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        var normalised = tags.Select(t => (t.ImageId, Name: TagName.Normalise(t.Tag))).Distinct().ToList();
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var classes = await EnsureClassesAsync(connection, transaction, normalised.Select(t => t.Name).Distinct(StringComparer.Ordinal).ToList(), cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO image_tags (image_id, class_id) VALUES (@imageId, @classId) ON CONFLICT DO NOTHING",
+            normalised.Select(t => new { imageId = t.ImageId, classId = classes[t.Name] }),
+            transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ImageTagRecord>> GetTagsAsync(IReadOnlyList<long> imageIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(imageIds);
+        var result = new List<ImageTagRecord>();
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        foreach (var chunk in imageIds.Distinct().Chunk(InListChunk))
+        {
+            var rows = await connection.QueryAsync<TagRow>(new CommandDefinition(
+                $"""
+                SELECT t.image_id AS ImageId, t.class_id AS ClassId, c.name AS ClassName, t.state AS State
+                FROM image_tags t JOIN classes c ON c.id = t.class_id
+                WHERE {InList("t.image_id", "ids")}
+                ORDER BY t.image_id, c.name
+                """,
+                new { ids = chunk }, cancellationToken: cancellationToken));
+            result.AddRange(rows.Select(r => new ImageTagRecord(r.ImageId, r.ClassId, r.ClassName, r.State switch
+            {
+                null => TagState.Unlabelled,
+                "grounded" => TagState.Grounded,
+                _ => TagState.Weak,
+            })));
+        }
+
+        return result;
+    }
+
+    public async Task ReplaceHumanBoxesAsync(IReadOnlyList<ImageBoxes> images, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        foreach (var image in images)
+        {
+            foreach (var box in image.Boxes)
+            {
+                ValidateBox(box, human: true);
+            }
+        }
+
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var chunk in images.Select(i => i.ImageId).Distinct().Chunk(InListChunk))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"DELETE FROM boxes WHERE model_id IS NULL AND {InList("image_id", "ids")}",
+                new { ids = chunk }, transaction, cancellationToken: cancellationToken));
+        }
+
+        await InsertBoxesAsync(connection, transaction, null, images.SelectMany(i => i.Boxes.Select(b => (i.ImageId, b))), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task WriteLabelsAsync(long modelId, IReadOnlyList<ImageLabels> labels, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        foreach (var image in labels)
+        {
+            foreach (var box in image.Boxes)
+            {
+                ValidateBox(box, human: false);
+            }
+
+            foreach (var tag in image.Tags)
+            {
+                if (tag.State == TagState.Unlabelled)
+                {
+                    throw new ArgumentException($"Image {image.ImageId}: a labelled tag is grounded or weak, not unlabelled.", nameof(labels));
+                }
+            }
+        }
+
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var chunk in labels.Select(l => l.ImageId).Distinct().Chunk(InListChunk))
+        {
+            // Replace, never append: a redelivered message rewrites the same (image, model) boxes.
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"DELETE FROM boxes WHERE model_id = @modelId AND {InList("image_id", "ids")}",
+                new { modelId, ids = chunk }, transaction, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                UPDATE images
+                SET status = 'labelled', labelled_by_model_id = @modelId, labelled_at = {NowSql},
+                    last_error = NULL, updated_at = {NowSql}
+                WHERE {InList("id", "ids")}
+                """,
+                new { modelId, ids = chunk }, transaction, cancellationToken: cancellationToken));
+        }
+
+        await InsertBoxesAsync(connection, transaction, modelId, labels.SelectMany(l => l.Boxes.Select(b => (l.ImageId, b))), cancellationToken);
+        var tagUpdates = labels.SelectMany(l => l.Tags.Select(t => new
+        {
+            imageId = l.ImageId,
+            classId = t.ClassId,
+            state = t.State == TagState.Grounded ? "grounded" : "weak",
+            modelId,
+        })).ToList();
+        if (tagUpdates.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE image_tags SET state = @state, state_model_id = @modelId WHERE image_id = @imageId AND class_id = @classId",
+                tagUpdates, transaction, cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task SetStatusAsync(IReadOnlyList<long> imageIds, ImageStatus status, string? reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(imageIds);
+        if (reason is { Length: > MaxErrorLength })
+        {
+            reason = reason[..MaxErrorLength] + "…";
+        }
+
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var chunk in imageIds.Distinct().Chunk(InListChunk))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                $"""
+                UPDATE images
+                SET status = @status, last_error = @reason, attempts = attempts + @attempt, updated_at = {NowSql}
+                WHERE {InList("id", "ids")}
+                """,
+                new { status = ToDb(status), reason, attempt = status == ImageStatus.Queued ? 1 : 0, ids = chunk },
+                transaction, cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ImageRecord>> GetImagesAsync(IReadOnlyList<long> imageIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(imageIds);
+        var result = new List<ImageRecord>(imageIds.Count);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        foreach (var chunk in imageIds.Distinct().Chunk(InListChunk))
+        {
+            var rows = await connection.QueryAsync<ImageRow>(new CommandDefinition(
+                $"""
+                SELECT id AS Id, dataset_id AS DatasetId, blob_path AS BlobPath, content_hash AS ContentHash,
+                       width AS Width, height AS Height, split AS Split, status AS Status, attempts AS Attempts,
+                       last_error AS LastError, labelled_by_model_id AS LabelledByModelId
+                FROM images WHERE {InList("id", "ids")} ORDER BY id
+                """,
+                new { ids = chunk }, cancellationToken: cancellationToken));
+            result.AddRange(rows.Select(r => new ImageRecord(
+                r.Id, r.DatasetId, r.BlobPath, r.ContentHash, r.Width, r.Height, r.Split,
+                Enum.Parse<ImageStatus>(r.Status, ignoreCase: true), r.Attempts, r.LastError, r.LabelledByModelId)));
+        }
+
+        return result;
+    }
+
+    public async Task<BoxPage> QueryBoxesAsync(BoxQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, 10_000);
+
+        // Only the filters asked for become SQL, and every value is a parameter.
+        var sql = new StringBuilder(
+            """
+            SELECT b.id AS BoxId, b.image_id AS ImageId, d.name AS Dataset, i.blob_path AS ImagePath, c.name AS ClassName,
+                   b.x1 AS X1, b.y1 AS Y1, b.x2 AS X2, b.y2 AS Y2, b.score AS Score, b.source AS Source, m.version AS ModelVersion
+            FROM boxes b
+            JOIN images i ON i.id = b.image_id
+            JOIN datasets d ON d.id = i.dataset_id
+            JOIN classes c ON c.id = b.class_id
+            LEFT JOIN models m ON m.id = b.model_id
+            WHERE b.id > @after
+            """);
+        var parameters = new DynamicParameters();
+        parameters.Add("after", query.AfterId);
+        if (query.ClassName is not null)
+        {
+            sql.Append(" AND c.name = @className");
+            parameters.Add("className", TagName.Normalise(query.ClassName));
+        }
+
+        if (query.MinScore is { } minScore)
+        {
+            sql.Append(" AND b.score >= @minScore");
+            parameters.Add("minScore", minScore);
+        }
+
+        if (query.Dataset is not null)
+        {
+            sql.Append(" AND d.name = @dataset");
+            parameters.Add("dataset", query.Dataset);
+        }
+
+        if (query.Source is { } source)
+        {
+            sql.Append(" AND b.source = @source");
+            parameters.Add("source", ToDb(source));
+        }
+
+        if (query.ModelVersion is not null)
+        {
+            sql.Append(" AND m.version = @modelVersion");
+            parameters.Add("modelVersion", query.ModelVersion);
+        }
+
+        if (query.ImageId is { } imageId)
+        {
+            sql.Append(" AND b.image_id = @imageId");
+            parameters.Add("imageId", imageId);
+        }
+
+        sql.Append(" ORDER BY b.id LIMIT @limit");
+        parameters.Add("limit", query.Limit + 1);
+
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<BoxRowData>(new CommandDefinition(sql.ToString(), parameters, cancellationToken: cancellationToken))).ToList();
+        var more = rows.Count > query.Limit;
+        if (more)
+        {
+            rows.RemoveAt(rows.Count - 1);
+        }
+
+        var boxes = rows.Select(r => new BoxRow(
+            r.BoxId, r.ImageId, r.Dataset, r.ImagePath, r.ClassName, r.X1, r.Y1, r.X2, r.Y2, r.Score,
+            Enum.Parse<BoxSource>(r.Source, ignoreCase: true), r.ModelVersion)).ToList();
+        return new BoxPage(boxes, more ? boxes[^1].BoxId : null);
+    }
+
+    public async Task<IReadOnlyList<DatasetProgress>> GetProgressAsync(string? dataset, CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<ProgressRow>(new CommandDefinition(
+            $"""
+            SELECT dataset AS Dataset, images AS Images, pending AS Pending, queued AS Queued,
+                   labelled AS Labelled, failed AS Failed, boxes AS Boxes
+            FROM dataset_progress
+            {(dataset is null ? string.Empty : "WHERE dataset = @dataset")}
+            ORDER BY dataset
+            """,
+            new { dataset }, cancellationToken: cancellationToken));
+        return rows.Select(r => new DatasetProgress(r.Dataset, r.Images, r.Pending, r.Queued, r.Labelled, r.Failed, r.Boxes)).ToList();
+    }
+
+    public async Task<long> RegisterModelAsync(NewModel model, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrWhiteSpace(model.Version);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var id = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            """
+            INSERT INTO models (version, contract, blob_uri, sha256, embedding_space, parent_id)
+            VALUES (@Version, @Contract, @BlobUri, @Sha256, @EmbeddingSpace, @ParentId)
+            ON CONFLICT (version) DO NOTHING
+            RETURNING id
+            """,
+            model, cancellationToken: cancellationToken));
+        return id ?? throw new InvalidOperationException($"Model version '{model.Version}' is registered already.");
+    }
+
+    public async Task<ModelRecord?> GetModelAsync(string version, CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<ModelRow>(new CommandDefinition(
+            """
+            SELECT id AS Id, version AS Version, contract AS Contract, blob_uri AS BlobUri, sha256 AS Sha256,
+                   embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status
+            FROM models WHERE version = @version
+            """,
+            new { version }, cancellationToken: cancellationToken));
+        return row is null
+            ? null
+            : new ModelRecord(row.Id, row.Version, row.Contract, row.BlobUri, row.Sha256, row.EmbeddingSpace, row.ParentId, Enum.Parse<ModelStatus>(row.Status, ignoreCase: true));
+    }
+
+    internal static string ToDb(BoxSource source) => source switch
+    {
+        BoxSource.Human => "human",
+        BoxSource.Pseudo => "pseudo",
+        BoxSource.Weak => "weak",
+        _ => throw new ArgumentOutOfRangeException(nameof(source), source, null),
+    };
+
+    private static string ToDb(ImageStatus status) => status switch
+    {
+        ImageStatus.Pending => "pending",
+        ImageStatus.Queued => "queued",
+        ImageStatus.Labelled => "labelled",
+        ImageStatus.Failed => "failed",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
+    };
+
+    private static void ValidateDatasetName(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (name.Length > 256 || name.Any(char.IsControl))
+        {
+            throw new ArgumentException("A dataset name is 1–256 characters without control characters.", nameof(name));
+        }
+    }
+
+    private static void ValidateImage(NewImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        Blobs.BlobName.Validate(image.BlobPath);
+        ArgumentException.ThrowIfNullOrWhiteSpace(image.ContentHash);
+        if (image.Width is <= 0 || image.Height is <= 0)
+        {
+            throw new ArgumentException($"Image '{Blobs.BlobName.Printable(image.BlobPath)}' has a non-positive size.", nameof(image));
+        }
+    }
+
+    private static void ValidateBox(BoxData box, bool human)
+    {
+        if (!float.IsFinite(box.X1) || !float.IsFinite(box.Y1) || !float.IsFinite(box.X2) || !float.IsFinite(box.Y2))
+        {
+            throw new ArgumentException("Box coordinates must be finite.", nameof(box));
+        }
+
+        if (box.X2 < box.X1 || box.Y2 < box.Y1)
+        {
+            throw new ArgumentException($"Box ({box.X1}, {box.Y1}, {box.X2}, {box.Y2}) has x2 < x1 or y2 < y1.", nameof(box));
+        }
+
+        if (human != (box.Source == BoxSource.Human))
+        {
+            throw new ArgumentException(human ? "Human boxes must have source human." : "Model boxes must have source pseudo or weak.", nameof(box));
+        }
+
+        if (!human && box.Score is null)
+        {
+            throw new ArgumentException("Model boxes carry a score.", nameof(box));
+        }
+
+        if (box.Score is { } s && !float.IsFinite(s))
+        {
+            throw new ArgumentException("Box scores must be finite.", nameof(box));
+        }
+    }
+
+    private sealed class TagRow
+    {
+        public long ImageId { get; set; }
+        public long ClassId { get; set; }
+        public string ClassName { get; set; } = "";
+        public string? State { get; set; }
+    }
+
+    private sealed class ImageRow
+    {
+        public long Id { get; set; }
+        public long DatasetId { get; set; }
+        public string BlobPath { get; set; } = "";
+        public string ContentHash { get; set; } = "";
+        public int? Width { get; set; }
+        public int? Height { get; set; }
+        public string? Split { get; set; }
+        public string Status { get; set; } = "";
+        public int Attempts { get; set; }
+        public string? LastError { get; set; }
+        public long? LabelledByModelId { get; set; }
+    }
+
+    private sealed class BoxRowData
+    {
+        public long BoxId { get; set; }
+        public long ImageId { get; set; }
+        public string Dataset { get; set; } = "";
+        public string ImagePath { get; set; } = "";
+        public string ClassName { get; set; } = "";
+        public float X1 { get; set; }
+        public float Y1 { get; set; }
+        public float X2 { get; set; }
+        public float Y2 { get; set; }
+        public float? Score { get; set; }
+        public string Source { get; set; } = "";
+        public string? ModelVersion { get; set; }
+    }
+
+    private sealed class ProgressRow
+    {
+        public string Dataset { get; set; } = "";
+        public long Images { get; set; }
+        public long Pending { get; set; }
+        public long Queued { get; set; }
+        public long Labelled { get; set; }
+        public long Failed { get; set; }
+        public long Boxes { get; set; }
+    }
+
+    private sealed class ModelRow
+    {
+        public long Id { get; set; }
+        public string Version { get; set; } = "";
+        public string Contract { get; set; } = "";
+        public string BlobUri { get; set; } = "";
+        public string Sha256 { get; set; } = "";
+        public string? EmbeddingSpace { get; set; }
+        public long? ParentId { get; set; }
+        public string Status { get; set; } = "";
+    }
+}

@@ -1,0 +1,271 @@
+using Labeling.Labels;
+using Labeling.Sql;
+
+namespace Labeling.Integration.Tests.Labels;
+
+/// <summary>What every <see cref="ILabelStore"/> must do. Each implementation's test class derives from this.</summary>
+public abstract class LabelStoreContract
+{
+    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>A new, migrated, empty database of its own.</summary>
+    protected abstract Task<LabelsDatabase> CreateDatabaseAsync();
+
+    protected abstract ILabelStore CreateStore(LabelsDatabase database);
+
+    protected async Task<ILabelStore> CreateStoreAsync() => CreateStore(await CreateDatabaseAsync());
+
+    private static BoxData Pseudo(long classId, float x1, float score) => new(classId, x1, 10, x1 + 20, 40, score, BoxSource.Pseudo);
+
+    private static async Task<(long Dataset, long[] Images, long Model)> SeedAsync(ILabelStore store, int images = 3)
+    {
+        var dataset = await store.EnsureDatasetAsync("pets", Ct);
+        var registered = await store.RegisterImagesAsync(dataset,
+            Enumerable.Range(0, images).Select(i => new NewImage($"inbox/pets/{i}.jpg", $"hash{i}", 640, 480)).ToList(), Ct);
+        var model = await store.RegisterModelAsync(new NewModel("v1", "region-embedding/1", "models/v1.onnx", new string('a', 64)), Ct);
+        return (dataset, registered.Select(r => r.ImageId).ToArray(), model);
+    }
+
+    [Fact]
+    public async Task EnsureDataset_IsIdempotent()
+    {
+        var store = await CreateStoreAsync();
+
+        var first = await store.EnsureDatasetAsync("pets", Ct);
+        var second = await store.EnsureDatasetAsync("pets", Ct);
+        var other = await store.EnsureDatasetAsync("cars", Ct);
+
+        Assert.Equal(first, second);
+        Assert.NotEqual(first, other);
+    }
+
+    [Fact]
+    public async Task RegisterImages_IsIdempotentByPath_AndDeduplicatesContentWithinADataset()
+    {
+        var store = await CreateStoreAsync();
+        var pets = await store.EnsureDatasetAsync("pets", Ct);
+        var cars = await store.EnsureDatasetAsync("cars", Ct);
+
+        var first = await store.RegisterImagesAsync(pets, [new("inbox/pets/fox/1.jpg", "h1", 10, 20, "train"), new("inbox/pets/cat/2.jpg", "h2")], Ct);
+        var again = await store.RegisterImagesAsync(pets,
+            [new("inbox/pets/fox/1.jpg", "h1"), new("inbox/pets/dog/copy-of-1.jpg", "h1"), new("inbox/pets/cat/3.jpg", "h3")], Ct);
+        var otherDataset = await store.RegisterImagesAsync(cars, [new("inbox/cars/1.jpg", "h1")], Ct);
+
+        Assert.All(first, r => Assert.Equal(RegistrationOutcome.Created, r.Outcome));
+        Assert.Equal(RegistrationOutcome.AlreadyRegistered, again[0].Outcome);
+        Assert.Equal(first[0].ImageId, again[0].ImageId);
+        Assert.Equal(RegistrationOutcome.DuplicateContent, again[1].Outcome);
+        Assert.Equal(first[0].ImageId, again[1].ImageId);
+        Assert.Equal(RegistrationOutcome.Created, again[2].Outcome);
+        Assert.Equal(RegistrationOutcome.Created, Assert.Single(otherDataset).Outcome);
+        var stored = Assert.Single(await store.GetImagesAsync([first[0].ImageId], Ct));
+        Assert.Equal(("inbox/pets/fox/1.jpg", 10, 20, "train", ImageStatus.Pending), (stored.BlobPath, stored.Width, stored.Height, stored.Split, stored.Status));
+        Assert.Equal(3, (await store.GetProgressAsync("pets", Ct)).Single().Images);
+    }
+
+    [Fact]
+    public async Task AddTags_NormalisesNames_AndIsIdempotent()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, _) = await SeedAsync(store);
+
+        await store.AddTagsAsync([new(images[0], " Red_Fox "), new(images[0], "red   fox"), new(images[0], "CAT"), new(images[1], "red fox")], Ct);
+        await store.AddTagsAsync([new(images[0], "red fox")], Ct);
+
+        var tags = await store.GetTagsAsync(images, Ct);
+        Assert.Equal(["cat", "red fox", "red fox"], tags.Select(t => t.ClassName));
+        Assert.All(tags, t => Assert.Equal(TagState.Unlabelled, t.State));
+        var classes = await store.EnsureClassesAsync(["Red Fox", "cat"], Ct);
+        Assert.Equal(2, classes.Count);
+        Assert.Equal(classes["red fox"], tags.First(t => t.ClassName == "red fox").ClassId);
+    }
+
+    [Fact]
+    public async Task WriteLabels_TwiceForTheSameImageAndModel_ReplacesInsteadOfAppending()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, v1) = await SeedAsync(store);
+        var v2 = await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", new string('b', 64)), Ct);
+        var fox = (await store.EnsureClassesAsync(["fox"], Ct))["fox"];
+        await store.AddTagsAsync([new(images[0], "fox")], Ct);
+
+        await store.WriteLabelsAsync(v1, [new(images[0], [Pseudo(fox, 1, 0.9f), Pseudo(fox, 2, 0.8f), Pseudo(fox, 3, 0.7f)], [new(fox, TagState.Grounded)])], Ct);
+        await store.WriteLabelsAsync(v2, [new(images[0], [Pseudo(fox, 9, 0.6f)], [new(fox, TagState.Grounded)])], Ct);
+        // A redelivered v1 message with a different answer: v1's boxes are replaced, v2's stay.
+        await store.WriteLabelsAsync(v1, [new(images[0], [Pseudo(fox, 5, 0.95f), new(fox, 0, 0, 640, 480, 0.1f, BoxSource.Weak)], [new(fox, TagState.Weak)])], Ct);
+
+        var v1Boxes = (await store.QueryBoxesAsync(new BoxQuery { ModelVersion = "v1" }, Ct)).Boxes;
+        var v2Boxes = (await store.QueryBoxesAsync(new BoxQuery { ModelVersion = "v2" }, Ct)).Boxes;
+        Assert.Equal([5f, 0f], v1Boxes.Select(b => b.X1));
+        Assert.Equal([BoxSource.Pseudo, BoxSource.Weak], v1Boxes.Select(b => b.Source));
+        Assert.Equal(9f, Assert.Single(v2Boxes).X1);
+        var image = Assert.Single(await store.GetImagesAsync([images[0]], Ct));
+        Assert.Equal(ImageStatus.Labelled, image.Status);
+        Assert.Equal(v1, image.LabelledByModelId);
+        Assert.Equal(TagState.Weak, Assert.Single(await store.GetTagsAsync([images[0]], Ct)).State);
+    }
+
+    [Fact]
+    public async Task WriteLabels_KeepsHumanBoxes_AndReplaceHumanBoxesKeepsModelBoxes()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, v1) = await SeedAsync(store);
+        var fox = (await store.EnsureClassesAsync(["fox"], Ct))["fox"];
+
+        await store.ReplaceHumanBoxesAsync([new(images[0], [new(fox, 1, 2, 3, 4, null, BoxSource.Human), new(fox, 5, 6, 7, 8, null, BoxSource.Human)])], Ct);
+        await store.WriteLabelsAsync(v1, [new(images[0], [Pseudo(fox, 1, 0.5f)], [])], Ct);
+        await store.ReplaceHumanBoxesAsync([new(images[0], [new(fox, 10, 20, 30, 40, null, BoxSource.Human)])], Ct);
+
+        var human = (await store.QueryBoxesAsync(new BoxQuery { Source = BoxSource.Human }, Ct)).Boxes;
+        var row = Assert.Single(human);
+        Assert.Equal((10f, 20f, 30f, 40f, (float?)null, (string?)null), (row.X1, row.Y1, row.X2, row.Y2, row.Score, row.ModelVersion));
+        Assert.Single((await store.QueryBoxesAsync(new BoxQuery { Source = BoxSource.Pseudo }, Ct)).Boxes);
+    }
+
+    [Fact]
+    public async Task WriteLabels_WithAnInvalidBox_WritesNothing()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, v1) = await SeedAsync(store);
+        var fox = (await store.EnsureClassesAsync(["fox"], Ct))["fox"];
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteLabelsAsync(v1, [new(images[0], [Pseudo(fox, 1, 0.5f), new(fox, float.NaN, 0, 1, 1, 0.5f, BoxSource.Pseudo)], [])], Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteLabelsAsync(v1, [new(images[0], [new(fox, 10, 0, 5, 1, 0.5f, BoxSource.Pseudo)], [])], Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteLabelsAsync(v1, [new(images[0], [new(fox, 1, 0, 5, 1, 0.5f, BoxSource.Human)], [])], Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.ReplaceHumanBoxesAsync([new(images[0], [Pseudo(fox, 1, 0.5f)])], Ct));
+
+        Assert.Empty((await store.QueryBoxesAsync(new BoxQuery(), Ct)).Boxes);
+        Assert.Equal(ImageStatus.Pending, Assert.Single(await store.GetImagesAsync([images[0]], Ct)).Status);
+    }
+
+    [Fact]
+    public async Task WriteLabels_ForAnUnknownImage_FailsAndRollsBackTheWholeBatch()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, v1) = await SeedAsync(store);
+        var fox = (await store.EnsureClassesAsync(["fox"], Ct))["fox"];
+
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() =>
+            store.WriteLabelsAsync(v1, [new(images[0], [Pseudo(fox, 1, 0.5f)], []), new(999_999, [Pseudo(fox, 1, 0.5f)], [])], Ct));
+
+        Assert.Empty((await store.QueryBoxesAsync(new BoxQuery(), Ct)).Boxes);
+        Assert.Equal(ImageStatus.Pending, Assert.Single(await store.GetImagesAsync([images[0]], Ct)).Status);
+    }
+
+    [Fact]
+    public async Task SetStatus_RecordsReasonAndCountsQueuedAttempts()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, _) = await SeedAsync(store);
+
+        await store.SetStatusAsync([images[0], images[1]], ImageStatus.Queued, null, Ct);
+        await store.SetStatusAsync([images[0]], ImageStatus.Queued, null, Ct);
+        await store.SetStatusAsync([images[0]], ImageStatus.Failed, "undecodable: truncated JPEG", Ct);
+
+        var byId = (await store.GetImagesAsync(images, Ct)).ToDictionary(i => i.Id);
+        Assert.Equal((ImageStatus.Failed, 2, "undecodable: truncated JPEG"), (byId[images[0]].Status, byId[images[0]].Attempts, byId[images[0]].LastError));
+        Assert.Equal((ImageStatus.Queued, 1, (string?)null), (byId[images[1]].Status, byId[images[1]].Attempts, byId[images[1]].LastError));
+        Assert.Equal(ImageStatus.Pending, byId[images[2]].Status);
+        var progress = Assert.Single(await store.GetProgressAsync("pets", Ct));
+        Assert.Equal(new DatasetProgress("pets", 3, 1, 1, 0, 1, 0), progress);
+    }
+
+    [Fact]
+    public async Task QueryBoxes_FiltersByClassScoreDatasetSourceAndModel_AndPagesWithoutGapsOrOverlap()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, v1) = await SeedAsync(store, images: 10);
+        var cars = await store.EnsureDatasetAsync("cars", Ct);
+        var car = (await store.RegisterImagesAsync(cars, [new("inbox/cars/1.jpg", "c1")], Ct))[0].ImageId;
+        var classes = await store.EnsureClassesAsync(["fox", "cat"], Ct);
+        await store.WriteLabelsAsync(v1, images.Select((id, i) => new ImageLabels(id,
+            [Pseudo(classes["fox"], i, 0.1f * (i % 10)), Pseudo(classes["cat"], i, 0.95f), new(classes["fox"], 0, 0, 5, 5, 0.05f, BoxSource.Weak)], [])).ToList(), Ct);
+        await store.WriteLabelsAsync(v1, [new(car, [Pseudo(classes["fox"], 0, 0.99f)], [])], Ct);
+
+        var foxAbove = (await store.QueryBoxesAsync(new BoxQuery { ClassName = "FOX", MinScore = 0.5f, Dataset = "pets", Source = BoxSource.Pseudo, ModelVersion = "v1" }, Ct)).Boxes;
+        Assert.Equal(5, foxAbove.Count); // scores 0.5 … 0.9 in pets; the car's 0.99 is another dataset
+        Assert.All(foxAbove, b => Assert.True(b.Score >= 0.5f && b.ClassName == "fox" && b.Dataset == "pets"));
+        Assert.Equal(10, (await store.QueryBoxesAsync(new BoxQuery { Source = BoxSource.Weak }, Ct)).Boxes.Count);
+        Assert.Equal(3, (await store.QueryBoxesAsync(new BoxQuery { ImageId = images[4] }, Ct)).Boxes.Count);
+        Assert.Empty((await store.QueryBoxesAsync(new BoxQuery { ModelVersion = "v9" }, Ct)).Boxes);
+
+        var seen = new List<long>();
+        var query = new BoxQuery { Limit = 7 };
+        while (true)
+        {
+            var page = await store.QueryBoxesAsync(query, Ct);
+            seen.AddRange(page.Boxes.Select(b => b.BoxId));
+            if (page.NextAfterId is not { } next)
+            {
+                break;
+            }
+
+            query = query with { AfterId = next };
+        }
+
+        Assert.Equal(31, seen.Count);
+        Assert.Equal(seen.Order(), seen);
+        Assert.Equal(31, seen.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task RegisterModel_TwiceWithOneVersion_IsRefused()
+    {
+        var store = await CreateStoreAsync();
+        var id = await store.RegisterModelAsync(new NewModel("v1", "fixed-vocabulary/1", "models/v1.onnx", "abc", null), Ct);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.RegisterModelAsync(new NewModel("v1", "fixed-vocabulary/1", "x", "y"), Ct));
+
+        Assert.Contains("v1", error.Message, StringComparison.Ordinal);
+        var model = await store.GetModelAsync("v1", Ct);
+        Assert.Equal((id, ModelStatus.Candidate, "models/v1.onnx"), (model!.Id, model.Status, model.BlobUri));
+        Assert.Null(await store.GetModelAsync("v2", Ct));
+    }
+
+    public static TheoryData<string> HostileStrings() =>
+    [
+        "it's",
+        "a\"b",
+        "x; DROP TABLE boxes; --",
+        "Robert'); DELETE FROM images WHERE ('1'='1",
+        "\u72d0\u72f8 \U0001F98A \u00e9t\u00e9 \u0627\u0644\u062b\u0639\u0644\u0628",
+        "%_\\ LIKE patterns",
+    ];
+
+    [Theory]
+    [MemberData(nameof(HostileStrings))]
+    public async Task HostileNames_RoundTripUnchanged(string text)
+    {
+        var store = await CreateStoreAsync();
+
+        var dataset = await store.EnsureDatasetAsync(text, Ct);
+        var path = "inbox/" + text.Replace('\\', '-') + "/img.jpg";
+        var image = (await store.RegisterImagesAsync(dataset, [new(path, text)], Ct))[0].ImageId;
+        await store.AddTagsAsync([new(image, text)], Ct);
+        var tag = Assert.Single(await store.GetTagsAsync([image], Ct));
+        var reason = text + new string('z', 10 * 1024);
+        await store.SetStatusAsync([image], ImageStatus.Failed, reason, Ct);
+        await store.ReplaceHumanBoxesAsync([new(image, [new(tag.ClassId, 1, 1, 2, 2, null, BoxSource.Human)])], Ct);
+
+        var stored = Assert.Single(await store.GetImagesAsync([image], Ct));
+        Assert.Equal((path, text, reason), (stored.BlobPath, stored.ContentHash, stored.LastError));
+        Assert.Equal(TagName.Normalise(text), tag.ClassName);
+        var box = Assert.Single((await store.QueryBoxesAsync(new BoxQuery { Dataset = text, ClassName = text }, Ct)).Boxes);
+        Assert.Equal((text, path), (box.Dataset, box.ImagePath));
+        Assert.Equal(text, Assert.Single(await store.GetProgressAsync(text, Ct)).Dataset);
+        Assert.Single(await store.GetProgressAsync(null, Ct));
+    }
+
+    [Fact]
+    public async Task OverlongNames_AreRefusedWithAClearError_NotTruncated()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, _) = await SeedAsync(store);
+        var tenKb = new string('q', 10 * 1024);
+
+        Assert.Contains("limit", (await Assert.ThrowsAsync<ArgumentException>(() => store.AddTagsAsync([new(images[0], tenKb)], Ct))).Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ArgumentException>(() => store.EnsureDatasetAsync(tenKb, Ct));
+        await Assert.ThrowsAsync<Labeling.Blobs.InvalidBlobNameException>(() => store.RegisterImagesAsync(1, [new("inbox/" + tenKb, "h")], Ct));
+        Assert.Empty(await store.GetTagsAsync(images, Ct));
+    }
+}
