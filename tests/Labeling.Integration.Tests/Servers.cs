@@ -3,6 +3,7 @@ using Labeling.Sql;
 using Labeling.Testing;
 
 [assembly: AssemblyFixture(typeof(Labeling.Integration.Tests.PostgresFixture))]
+[assembly: AssemblyFixture(typeof(Labeling.Integration.Tests.AzuriteFixture))]
 
 namespace Labeling.Integration.Tests;
 
@@ -30,6 +31,24 @@ public sealed class PostgresFixture : IAsyncLifetime
         var database = LabelsDatabase.Create(new DatabaseOptions { Provider = DatabaseProvider.Postgres, ConnectionString = connectionString });
         database.Migrate();
         return database;
+    }
+}
+
+/// <summary>One in-memory Azurite for the whole test assembly; every test uses its own container and queue names.</summary>
+public sealed class AzuriteFixture : IAsyncLifetime
+{
+    private AzuriteServer? _server;
+
+    public AzuriteServer Server => _server ?? throw new InvalidOperationException("Azurite is not started.");
+
+    public async ValueTask InitializeAsync() => _server = await AzuriteServer.StartAsync(inMemory: true, TestContext.Current.CancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
     }
 }
 

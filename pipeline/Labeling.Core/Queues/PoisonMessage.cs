@@ -29,9 +29,16 @@ public sealed record PoisonMessage(
             return json;
         }
 
-        // The original was at most 64 KiB, but escaping can grow it: keep its head and say so.
-        var keep = Body.Length / 2;
-        return JsonSerializer.Serialize(this with { Error = error + " (body truncated in the poison copy)", Body = Body[..keep] });
+        // The original was at most 64 KiB, but escaping can grow it (a quote becomes \u0022): keep its head and say so.
+        var truncated = this with { Error = error + " (body truncated in the poison copy)" };
+        for (var keep = Body.Length / 2; ; keep /= 2)
+        {
+            json = JsonSerializer.Serialize(truncated with { Body = Body[..keep] });
+            if (System.Text.Encoding.UTF8.GetByteCount(json) <= QueueLimits.MaxMessageBytes)
+            {
+                return json;
+            }
+        }
     }
 
     /// <summary>Parses a poison queue message.</summary>

@@ -1,0 +1,1 @@
+return await Labeling.Benchmarks.StorageBenchmarks.RunAsync(args);

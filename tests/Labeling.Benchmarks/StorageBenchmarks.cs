@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Globalization;
+using Labeling.Labels;
+using Labeling.Queues;
+using Labeling.Schema;
+using Labeling.Sql;
+using Labeling.Testing;
+using Microsoft.Extensions.Options;
+
+namespace Labeling.Benchmarks;
+
+/// <summary>
+/// Throughput of the storage side on real backends, each measured in the same run so the
+/// figures compare (this machine is shared and noisy): boxes written per second by each label
+/// store, and messages per second through the embedded queue (send + receive + delete).
+/// Usage: <c>dotnet run -c Release --project tests/Labeling.Benchmarks -- [--boxes N] [--messages N] [--rounds N]</c>.
+/// </summary>
+public static class StorageBenchmarks
+{
+    private const int BoxesPerImage = 100;
+    private const int ImagesPerCall = 200; // one WriteLabels call = one worker batch of 200 images, 20,000 boxes
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var boxes = Arg(args, "--boxes", 1_000_000);
+        var messages = Arg(args, "--messages", 20_000);
+        var rounds = Arg(args, "--rounds", 2);
+        var images = Math.Max(1, boxes / BoxesPerImage);
+        var root = Path.Combine(Path.GetTempPath(), "labeling-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(root);
+        Console.WriteLine($"# Storage benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        Console.WriteLine($"{images:N0} images × {BoxesPerImage} boxes = {images * BoxesPerImage:N0} boxes per round, {ImagesPerCall} images per WriteLabels call; {rounds} rounds.");
+        Console.WriteLine();
+
+        try
+        {
+            await using var postgres = await PostgresServer.StartAsync(durable: true);
+            var pgConnection = await postgres.CreateDatabaseAsync("bench");
+            await using var pg = LabelsDatabase.Create(new DatabaseOptions { Provider = DatabaseProvider.Postgres, ConnectionString = pgConnection });
+            await using var sqlite = LabelsDatabase.Create(new DatabaseOptions { ConnectionString = $"Data Source={Path.Combine(root, "bench.db")}" });
+            pg.Migrate();
+            sqlite.Migrate();
+            var stores = new (string Name, ILabelStore Store)[] { ("SQLite", new SqliteLabelStore(sqlite)), ("PostgreSQL", new PostgresLabelStore(pg)) };
+            var seeded = new List<(string Name, ILabelStore Store, long Model, long[] Images, long[] Classes)>();
+            foreach (var (name, store) in stores)
+            {
+                var (model, imageIds, classIds) = await SeedAsync(store, images);
+                seeded.Add((name, store, model, imageIds, classIds));
+            }
+
+            Console.WriteLine("| store | round | write into empty (boxes/s) | replace same (image, model) (boxes/s) |");
+            Console.WriteLine("| --- | --- | ---: | ---: |");
+            var totals = seeded.ToDictionary(s => s.Name, _ => (First: new List<double>(), Replace: new List<double>()));
+            for (var round = 1; round <= rounds; round++)
+            {
+                // Alternate the stores within a round so background noise hits both alike.
+                foreach (var (name, store, model, imageIds, classIds) in seeded)
+                {
+                    await DeleteBoxesAsync(name == "SQLite" ? sqlite : pg);
+                    var first = await WriteAllAsync(store, model, imageIds, classIds);
+                    var replace = await WriteAllAsync(store, model, imageIds, classIds);
+                    totals[name].First.Add(first);
+                    totals[name].Replace.Add(replace);
+                    Console.WriteLine($"| {name} | {round} | {first:N0} | {replace:N0} |");
+                }
+            }
+
+            Console.WriteLine();
+            var sqliteFirst = Median(totals["SQLite"].First);
+            var pgFirst = Median(totals["PostgreSQL"].First);
+            Console.WriteLine($"Median write into empty: SQLite {sqliteFirst:N0} boxes/s, PostgreSQL {pgFirst:N0} boxes/s (PostgreSQL/SQLite = {pgFirst / sqliteFirst:F2}).");
+            Console.WriteLine();
+
+            var queueDb = LabelsDatabase.Create(new DatabaseOptions { ConnectionString = $"Data Source={Path.Combine(root, "queue.db")}" });
+            await using (queueDb)
+            {
+                queueDb.Migrate();
+                var factory = new SqliteWorkQueueFactory(queueDb, Options.Create(new WorkQueueOptions()), TimeProvider.System);
+                Console.WriteLine("| queue | round | messages | send (msg/s) | receive + delete (msg/s) | send + receive + delete (msg/s) |");
+                Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: |");
+                for (var round = 1; round <= rounds; round++)
+                {
+                    var (send, drain, total) = await QueueRoundAsync(factory.GetQueue($"bench-{round}"), messages);
+                    Console.WriteLine($"| SQLite | {round} | {messages:N0} | {send:N0} | {drain:N0} | {total:N0} |");
+                }
+            }
+
+            return 0;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task<(long Model, long[] Images, long[] Classes)> SeedAsync(ILabelStore store, int images)
+    {
+        var dataset = await store.EnsureDatasetAsync("bench", CancellationToken.None);
+        var ids = new List<long>(images);
+        foreach (var chunk in Enumerable.Range(0, images).Chunk(1000))
+        {
+            var registered = await store.RegisterImagesAsync(dataset, chunk.Select(i => new NewImage($"inbox/bench/{i:D7}.jpg", $"h{i}", 640, 480)).ToList(), CancellationToken.None);
+            ids.AddRange(registered.Select(r => r.ImageId));
+        }
+
+        var classes = await store.EnsureClassesAsync(Enumerable.Range(0, 50).Select(i => $"class {i}"), CancellationToken.None);
+        var model = await store.RegisterModelAsync(new NewModel("bench-v1", "region-embedding/1", "models/bench.onnx", new string('0', 64)), CancellationToken.None);
+        return (model, ids.ToArray(), classes.Values.ToArray());
+    }
+
+    private static async Task<double> WriteAllAsync(ILabelStore store, long model, long[] images, long[] classes)
+    {
+        var random = new Random(42);
+        var batches = images.Chunk(ImagesPerCall).Select(chunk => chunk.Select(id => new ImageLabels(id,
+            Enumerable.Range(0, BoxesPerImage).Select(b =>
+            {
+                var x = (float)(random.NextDouble() * 600);
+                var y = (float)(random.NextDouble() * 440);
+                return new BoxData(classes[b % classes.Length], x, y, x + 40, y + 40, (float)random.NextDouble(), BoxSource.Pseudo);
+            }).ToList(), [])).ToList()).ToList();
+
+        var clock = Stopwatch.StartNew();
+        foreach (var batch in batches)
+        {
+            await store.WriteLabelsAsync(model, batch, CancellationToken.None);
+        }
+
+        return images.Length * (double)BoxesPerImage / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task DeleteBoxesAsync(LabelsDatabase database)
+    {
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = database.Provider == DatabaseProvider.Postgres ? "TRUNCATE boxes; VACUUM ANALYZE boxes" : "DELETE FROM boxes";
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<(double Send, double Drain, double Total)> QueueRoundAsync(IWorkQueue queue, int messages)
+    {
+        var body = """{"v":1,"batch":"00000000-0000-0000-0000-000000000000","imageIds":[1,2,3,4,5,6,7,8]}""";
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < messages; i++)
+        {
+            await queue.SendAsync(body, null, CancellationToken.None);
+        }
+
+        var sent = clock.Elapsed;
+        var done = 0;
+        while (done < messages)
+        {
+            var batch = await queue.ReceiveAsync(32, TimeSpan.FromMinutes(5), CancellationToken.None);
+            if (batch.Count == 0)
+            {
+                throw new InvalidOperationException($"queue ran dry after {done} of {messages} messages");
+            }
+
+            foreach (var message in batch)
+            {
+                await queue.DeleteAsync(message, CancellationToken.None);
+            }
+
+            done += batch.Count;
+        }
+
+        var total = clock.Elapsed;
+        return (messages / sent.TotalSeconds, messages / (total - sent).TotalSeconds, messages / total.TotalSeconds);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static int Arg(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+}
