@@ -181,6 +181,7 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
                 new { ids = chunk }, transaction, cancellationToken: cancellationToken));
         }
 
+        await EnsureReferencesExistAsync(connection, transaction, images.Select(i => i.ImageId), images.SelectMany(i => i.Boxes.Select(b => b.ClassId)), null, cancellationToken);
         await InsertBoxesAsync(connection, transaction, null, images.SelectMany(i => i.Boxes.Select(b => (i.ImageId, b))), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
@@ -206,6 +207,7 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
 
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await EnsureReferencesExistAsync(connection, transaction, labels.Select(l => l.ImageId), labels.SelectMany(l => l.Boxes.Select(b => b.ClassId)), modelId, cancellationToken);
         foreach (var chunk in labels.Select(l => l.ImageId).Distinct().Chunk(InListChunk))
         {
             // Replace, never append: a redelivered message rewrites the same (image, model) boxes.
@@ -238,6 +240,34 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    // boxes has no per-row foreign keys (they cost more than the inserts): check a batch's references here, set-based.
+    private async Task EnsureReferencesExistAsync(
+        DbConnection connection, DbTransaction transaction, IEnumerable<long> imageIds, IEnumerable<long> classIds, long? modelId, CancellationToken cancellationToken)
+    {
+        await EnsureExistAsync(connection, transaction, "images", "image", imageIds, cancellationToken);
+        await EnsureExistAsync(connection, transaction, "classes", "class", classIds, cancellationToken);
+        if (modelId is { } model)
+        {
+            await EnsureExistAsync(connection, transaction, "models", "model", [model], cancellationToken);
+        }
+    }
+
+    private async Task EnsureExistAsync(DbConnection connection, DbTransaction transaction, string table, string what, IEnumerable<long> ids, CancellationToken cancellationToken)
+    {
+        var missing = new List<long>();
+        foreach (var chunk in ids.Distinct().Chunk(InListChunk))
+        {
+            var found = (await connection.QueryAsync<long>(new CommandDefinition(
+                $"SELECT id FROM {table} WHERE {InList("id", "ids")}", new { ids = chunk }, transaction, cancellationToken: cancellationToken))).ToHashSet();
+            missing.AddRange(chunk.Where(id => !found.Contains(id)));
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new ArgumentException($"Unknown {what} id(s): {string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? $" and {missing.Count - 10} more" : "")}. Nothing was written.");
+        }
     }
 
     public async Task SetStatusAsync(IReadOnlyList<long> imageIds, ImageStatus status, string? reason, CancellationToken cancellationToken)

@@ -13,7 +13,8 @@ namespace Labeling.Benchmarks;
 /// Throughput of the storage side on real backends, each measured in the same run so the
 /// figures compare (this machine is shared and noisy): boxes written per second by each label
 /// store, and messages per second through the embedded queue (send + receive + delete).
-/// Usage: <c>dotnet run -c Release --project tests/Labeling.Benchmarks -- [--boxes N] [--messages N] [--rounds N]</c>.
+/// Usage: <c>dotnet run -c Release --project tests/Labeling.Benchmarks -- [--boxes N] [--messages N] [--rounds N] [--without-indexes]</c>
+/// (the last adds a pass without the two secondary box indexes, to show what they cost).
 /// </summary>
 public static class StorageBenchmarks
 {
@@ -25,6 +26,7 @@ public static class StorageBenchmarks
         var boxes = Arg(args, "--boxes", 1_000_000);
         var messages = Arg(args, "--messages", 20_000);
         var rounds = Arg(args, "--rounds", 2);
+        var bare = args.Contains("--without-indexes");
         var images = Math.Max(1, boxes / BoxesPerImage);
         var root = Path.Combine(Path.GetTempPath(), "labeling-bench-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
@@ -48,27 +50,46 @@ public static class StorageBenchmarks
                 seeded.Add((name, store, model, imageIds, classIds));
             }
 
-            Console.WriteLine("| store | round | write into empty (boxes/s) | replace same (image, model) (boxes/s) |");
-            Console.WriteLine("| --- | --- | ---: | ---: |");
-            var totals = seeded.ToDictionary(s => s.Name, _ => (First: new List<double>(), Replace: new List<double>()));
-            for (var round = 1; round <= rounds; round++)
+            Console.WriteLine("| store | indexes | round | write into empty (boxes/s) | replace same (image, model) (boxes/s) |");
+            Console.WriteLine("| --- | --- | --- | ---: | ---: |");
+            var variants = bare ? new[] { "required", "none" } : ["required"];
+            var medians = new Dictionary<(string Store, string Indexes), double>();
+            foreach (var variant in variants)
             {
-                // Alternate the stores within a round so background noise hits both alike.
-                foreach (var (name, store, model, imageIds, classIds) in seeded)
+                if (variant == "none")
                 {
-                    await DeleteBoxesAsync(name == "SQLite" ? sqlite : pg);
-                    var first = await WriteAllAsync(store, model, imageIds, classIds);
-                    var replace = await WriteAllAsync(store, model, imageIds, classIds);
-                    totals[name].First.Add(first);
-                    totals[name].Replace.Add(replace);
-                    Console.WriteLine($"| {name} | {round} | {first:N0} | {replace:N0} |");
+                    // What the two secondary indexes cost: the same writes without them.
+                    await ExecuteAsync(sqlite, "DROP INDEX ix_boxes_class_score; DROP INDEX ix_boxes_image_model;");
+                    await ExecuteAsync(pg, "DROP INDEX ix_boxes_class_score; DROP INDEX ix_boxes_image_model;");
+                }
+
+                var firsts = seeded.ToDictionary(s => s.Name, _ => new List<double>());
+                for (var round = 1; round <= rounds; round++)
+                {
+                    // Alternate the stores within a round so background noise hits both alike.
+                    foreach (var (name, store, model, imageIds, classIds) in seeded)
+                    {
+                        await DeleteBoxesAsync(name == "SQLite" ? sqlite : pg);
+                        var first = await WriteAllAsync(store, model, imageIds, classIds);
+                        var replace = await WriteAllAsync(store, model, imageIds, classIds);
+                        firsts[name].Add(first);
+                        Console.WriteLine($"| {name} | {variant} | {round} | {first:N0} | {replace:N0} |");
+                    }
+                }
+
+                foreach (var (name, values) in firsts)
+                {
+                    medians[(name, variant)] = Median(values);
                 }
             }
 
             Console.WriteLine();
-            var sqliteFirst = Median(totals["SQLite"].First);
-            var pgFirst = Median(totals["PostgreSQL"].First);
-            Console.WriteLine($"Median write into empty: SQLite {sqliteFirst:N0} boxes/s, PostgreSQL {pgFirst:N0} boxes/s (PostgreSQL/SQLite = {pgFirst / sqliteFirst:F2}).");
+            Console.WriteLine($"Median write into empty with the required indexes: SQLite {medians[("SQLite", "required")]:N0} boxes/s, PostgreSQL {medians[("PostgreSQL", "required")]:N0} boxes/s (PostgreSQL/SQLite = {medians[("PostgreSQL", "required")] / medians[("SQLite", "required")]:F2}).");
+            if (bare)
+            {
+                Console.WriteLine($"Without the secondary indexes: SQLite ×{medians[("SQLite", "none")] / medians[("SQLite", "required")]:F2}, PostgreSQL ×{medians[("PostgreSQL", "none")] / medians[("PostgreSQL", "required")]:F2}.");
+            }
+
             Console.WriteLine();
 
             var queueDb = LabelsDatabase.Create(new DatabaseOptions { ConnectionString = $"Data Source={Path.Combine(root, "queue.db")}" });
@@ -129,12 +150,19 @@ public static class StorageBenchmarks
         return images.Length * (double)BoxesPerImage / clock.Elapsed.TotalSeconds;
     }
 
-    private static async Task DeleteBoxesAsync(LabelsDatabase database)
+    private static async Task ExecuteAsync(LabelsDatabase database, string sql)
     {
         await using var connection = await database.DataSource.OpenConnectionAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = database.Provider == DatabaseProvider.Postgres ? "TRUNCATE boxes; VACUUM ANALYZE boxes" : "DELETE FROM boxes";
+        command.CommandText = sql;
         await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task DeleteBoxesAsync(LabelsDatabase database)
+    {
+        var postgres = database.Provider == DatabaseProvider.Postgres;
+        await ExecuteAsync(database, postgres ? "TRUNCATE boxes" : "DELETE FROM boxes");
+        await ExecuteAsync(database, postgres ? "VACUUM ANALYZE boxes" : "VACUUM");
     }
 
     private static async Task<(double Send, double Drain, double Total)> QueueRoundAsync(IWorkQueue queue, int messages)

@@ -78,7 +78,11 @@ public sealed class PostgresServer : IAsyncDisposable
                         "listen_addresses = '127.0.0.1'",
                         $"unix_socket_directories = '{root}'",
                         "max_connections = 200",
-                        "shared_buffers = 128MB",
+                        "shared_buffers = 256MB",
+                        // Bulk-load settings any box-heavy server wants: fewer forced checkpoints mid-COPY.
+                        "max_wal_size = 4GB",
+                        "wal_buffers = 16MB",
+                        "checkpoint_timeout = 15min",
                         durable ? "" : "fsync = off",
                         durable ? "" : "full_page_writes = off",
                         durable ? "" : "synchronous_commit = off") + "\n";

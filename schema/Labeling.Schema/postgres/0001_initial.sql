@@ -78,11 +78,14 @@ CREATE TABLE image_tags (
 );
 CREATE INDEX ix_image_tags_class_state ON image_tags (class_id, state);
 
+-- boxes is the one big table (millions of rows written with binary COPY). Its references to
+-- images, classes and models are checked once per batch by the writer (set-based) rather than
+-- by per-row foreign-key triggers, which cost more than the COPY itself; see docs/benchmarks.md.
 CREATE TABLE boxes (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    image_id     bigint NOT NULL REFERENCES images (id) ON DELETE CASCADE,
-    class_id     bigint NOT NULL REFERENCES classes (id),
-    model_id     bigint REFERENCES models (id),            -- NULL for human boxes
+    image_id     bigint NOT NULL,                          -- images.id
+    class_id     bigint NOT NULL,                          -- classes.id
+    model_id     bigint,                                   -- models.id; NULL for human boxes
     x1           real NOT NULL,
     y1           real NOT NULL,
     x2           real NOT NULL,
@@ -96,7 +99,6 @@ CREATE TABLE boxes (
 CREATE INDEX ix_boxes_class_score ON boxes (class_id, score);
 -- Boxes of an image; the (image, model) replace on relabel.
 CREATE INDEX ix_boxes_image_model ON boxes (image_id, model_id);
-CREATE INDEX ix_boxes_model ON boxes (model_id);
 
 -- Where an inbox scan got to (Azure listing order), per container/prefix.
 CREATE TABLE scan_checkpoints (

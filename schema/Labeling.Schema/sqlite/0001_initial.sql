@@ -78,11 +78,14 @@ CREATE TABLE image_tags (
 ) WITHOUT ROWID;
 CREATE INDEX ix_image_tags_class_state ON image_tags (class_id, state);
 
+-- boxes is the one big table (millions of rows written in bulk). Its references to images,
+-- classes and models are checked once per batch by the writer (set-based) rather than by
+-- per-row foreign keys, which cost more than the inserts themselves; see docs/benchmarks.md.
 CREATE TABLE boxes (
     id           INTEGER PRIMARY KEY,
-    image_id     INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
-    class_id     INTEGER NOT NULL REFERENCES classes (id),
-    model_id     INTEGER REFERENCES models (id),            -- NULL for human boxes
+    image_id     INTEGER NOT NULL,                          -- images.id
+    class_id     INTEGER NOT NULL,                          -- classes.id
+    model_id     INTEGER,                                   -- models.id; NULL for human boxes
     x1           REAL NOT NULL,
     y1           REAL NOT NULL,
     x2           REAL NOT NULL,
@@ -96,7 +99,6 @@ CREATE TABLE boxes (
 CREATE INDEX ix_boxes_class_score ON boxes (class_id, score);
 -- Boxes of an image; the (image, model) replace on relabel.
 CREATE INDEX ix_boxes_image_model ON boxes (image_id, model_id);
-CREATE INDEX ix_boxes_model ON boxes (model_id);
 
 -- Where an inbox scan got to (Azure listing order), per container/prefix.
 CREATE TABLE scan_checkpoints (

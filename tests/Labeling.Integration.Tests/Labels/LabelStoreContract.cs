@@ -139,14 +139,22 @@ public abstract class LabelStoreContract
     }
 
     [Fact]
-    public async Task WriteLabels_ForAnUnknownImage_FailsAndRollsBackTheWholeBatch()
+    public async Task WriteLabels_WithUnknownImageClassOrModel_FailsClearly_AndWritesNothing()
     {
         var store = await CreateStoreAsync();
         var (_, images, v1) = await SeedAsync(store);
         var fox = (await store.EnsureClassesAsync(["fox"], Ct))["fox"];
 
-        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() =>
+        var unknownImage = await Assert.ThrowsAsync<ArgumentException>(() =>
             store.WriteLabelsAsync(v1, [new(images[0], [Pseudo(fox, 1, 0.5f)], []), new(999_999, [Pseudo(fox, 1, 0.5f)], [])], Ct));
+        var unknownClass = await Assert.ThrowsAsync<ArgumentException>(() =>
+            store.ReplaceHumanBoxesAsync([new(images[0], [new(fox + 1000, 1, 1, 2, 2, null, BoxSource.Human)])], Ct));
+        var unknownModel = await Assert.ThrowsAsync<ArgumentException>(() =>
+            store.WriteLabelsAsync(v1 + 1000, [new(images[0], [Pseudo(fox, 1, 0.5f)], [])], Ct));
+
+        Assert.Contains("Unknown image id(s): 999999", unknownImage.Message, StringComparison.Ordinal);
+        Assert.Contains($"Unknown class id(s): {fox + 1000}", unknownClass.Message, StringComparison.Ordinal);
+        Assert.Contains("Unknown model id(s)", unknownModel.Message, StringComparison.Ordinal);
 
         Assert.Empty((await store.QueryBoxesAsync(new BoxQuery(), Ct)).Boxes);
         Assert.Equal(ImageStatus.Pending, Assert.Single(await store.GetImagesAsync([images[0]], Ct)).Status);

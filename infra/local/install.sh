@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the local servers the tests and the scale-out mode use: Azurite (npm, pinned by
+# package-lock.json) and the PostgreSQL server binaries (Debian). Idempotent and quiet when done before.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+if [ ! -x "$here/node_modules/.bin/azurite" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
+  if ! command -v npm >/dev/null; then
+    echo "npm is missing: installing Node.js from Debian" >&2
+    apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "Installing Azurite (infra/local/package-lock.json)…" >&2
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "PostgreSQL server binaries are missing: installing them from Debian" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
