@@ -13,13 +13,12 @@ namespace Labeling.Benchmarks;
 /// Throughput of the storage side on real backends, each measured in the same run so the
 /// figures compare (this machine is shared and noisy): boxes written per second by each label
 /// store, and messages per second through the embedded queue (send + receive + delete).
-/// Usage: <c>dotnet run -c Release --project tests/Labeling.Benchmarks -- [--boxes N] [--messages N] [--rounds N] [--without-indexes]</c>
+/// Usage: <c>dotnet run -c Release --project tests/Labeling.Benchmarks -- [--boxes N] [--messages N] [--rounds N] [--images-per-call N] [--without-indexes]</c>
 /// (the last adds a pass without the two secondary box indexes, to show what they cost).
 /// </summary>
 public static class StorageBenchmarks
 {
     private const int BoxesPerImage = 100;
-    private const int ImagesPerCall = 200; // one WriteLabels call = one worker batch of 200 images, 20,000 boxes
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -27,11 +26,13 @@ public static class StorageBenchmarks
         var messages = Arg(args, "--messages", 20_000);
         var rounds = Arg(args, "--rounds", 2);
         var bare = args.Contains("--without-indexes");
+        var imagesPerCall = Arg(args, "--images-per-call", 200); // one WriteLabels call = one worker batch
+
         var images = Math.Max(1, boxes / BoxesPerImage);
         var root = Path.Combine(Path.GetTempPath(), "labeling-bench-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         Console.WriteLine($"# Storage benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-        Console.WriteLine($"{images:N0} images × {BoxesPerImage} boxes = {images * BoxesPerImage:N0} boxes per round, {ImagesPerCall} images per WriteLabels call; {rounds} rounds.");
+        Console.WriteLine($"{images:N0} images × {BoxesPerImage} boxes = {images * BoxesPerImage:N0} boxes per round, {imagesPerCall} images per WriteLabels call; {rounds} rounds.");
         Console.WriteLine();
 
         try
@@ -70,8 +71,8 @@ public static class StorageBenchmarks
                     foreach (var (name, store, model, imageIds, classIds) in seeded)
                     {
                         await DeleteBoxesAsync(name == "SQLite" ? sqlite : pg);
-                        var first = await WriteAllAsync(store, model, imageIds, classIds);
-                        var replace = await WriteAllAsync(store, model, imageIds, classIds);
+                        var first = await WriteAllAsync(store, model, imageIds, classIds, imagesPerCall);
+                        var replace = await WriteAllAsync(store, model, imageIds, classIds, imagesPerCall);
                         firsts[name].Add(first);
                         Console.WriteLine($"| {name} | {variant} | {round} | {first:N0} | {replace:N0} |");
                     }
@@ -130,10 +131,10 @@ public static class StorageBenchmarks
         return (model, ids.ToArray(), classes.Values.ToArray());
     }
 
-    private static async Task<double> WriteAllAsync(ILabelStore store, long model, long[] images, long[] classes)
+    private static async Task<double> WriteAllAsync(ILabelStore store, long model, long[] images, long[] classes, int imagesPerCall)
     {
         var random = new Random(42);
-        var batches = images.Chunk(ImagesPerCall).Select(chunk => chunk.Select(id => new ImageLabels(id,
+        var batches = images.Chunk(imagesPerCall).Select(chunk => chunk.Select(id => new ImageLabels(id,
             Enumerable.Range(0, BoxesPerImage).Select(b =>
             {
                 var x = (float)(random.NextDouble() * 600);
