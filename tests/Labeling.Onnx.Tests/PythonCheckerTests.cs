@@ -12,6 +12,13 @@ public sealed class PythonCheckerTests : IDisposable
     private const string Python = "/usr/bin/python3";
     private const string Script = "import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)";
 
+    // onnx 1.12's checker accepts an INT attribute whose i field is absent, so presence of every
+    // scalar attribute value (0, 0.0 and "" included) is asserted separately through the proto2 reader.
+    private const string PresenceScript =
+        "import onnx,sys; m=onnx.load(sys.argv[1]); A=onnx.AttributeProto; f={A.FLOAT:'f',A.INT:'i',A.STRING:'s',A.TENSOR:'t'}; " +
+        "bad=[(n.name,a.name) for n in m.graph.node for a in n.attribute if a.type==A.UNDEFINED or (a.type in f and not a.HasField(f[a.type]))]; " +
+        "sys.exit('attributes without type or value: %s' % bad if bad else 0)";
+
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("labeling-onnx-check-");
 
     public void Dispose() => _directory.Delete(recursive: true);
@@ -28,6 +35,35 @@ public sealed class PythonCheckerTests : IDisposable
         var (exitCode, output) = await RunPythonAsync(TestContext.Current.CancellationToken, "-c", Script, path);
 
         Assert.True(exitCode == 0, $"onnx.checker.check_model(full_check=True) rejected '{kind}' (exit {exitCode}):\n{output}");
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelKinds))]
+    public async Task ReferenceReader_SeesEveryAttributeTypeAndValue(string kind)
+    {
+        var path = Path.Combine(_directory.FullName, kind + ".onnx");
+        OnnxModelFile.Save(RepresentativeModels.All[kind](), path);
+
+        var (exitCode, output) = await RunPythonAsync(TestContext.Current.CancellationToken, "-c", PresenceScript, path);
+
+        Assert.True(exitCode == 0, $"onnx (proto2 reader) misses attribute types or values in '{kind}' (exit {exitCode}):\n{output}");
+    }
+
+    [Fact]
+    public async Task ReferenceReader_FlagsAnAttributeWithoutItsValue()
+    {
+        var builder = new OnnxGraphBuilder("g");
+        var x = builder.Input("x", TensorElementType.Float, 2, 3);
+        builder.Output(builder.Concat([x, x], 0), TensorElementType.Float, 4, 3);
+        var model = builder.Build();
+        model.Graph.Node[0].Attribute[0].ClearI();
+        var path = Path.Combine(_directory.FullName, "no-value.onnx");
+        OnnxModelFile.Save(model, path);
+
+        var (exitCode, output) = await RunPythonAsync(TestContext.Current.CancellationToken, "-c", PresenceScript, path);
+
+        Assert.True(exitCode != 0, "the presence check accepted an INT attribute without i");
+        Assert.Contains("axis", output, StringComparison.Ordinal);
     }
 
     [Fact]
