@@ -17,3 +17,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "PostgreSQL server binaries are missing: installing them from Debian" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
+
+if ! /usr/bin/python3 -c "import onnx" >/dev/null 2>&1; then
+  echo "python3-onnx (the ONNX reference checker the Labeling.Onnx tests run) is missing: installing it from Debian" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-onnx >/dev/null
+fi
