@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the local servers the tests and the scale-out mode use: Azurite (npm, pinned by
-# package-lock.json) and the PostgreSQL server binaries (Debian). Idempotent and quiet when done before.
+# Installs what the tests and the scale-out mode use: Azurite (npm, pinned by
+# package-lock.json), the PostgreSQL server binaries and python3-onnx (Debian; the ONNX writer's independent
+# checker). Idempotent and quiet when done before.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
