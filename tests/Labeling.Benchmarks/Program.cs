@@ -1,1 +1,15 @@
-return await Labeling.Benchmarks.StorageBenchmarks.RunAsync(args);
+// dotnet run -c Release --project tests/Labeling.Benchmarks -- storage [options]   (boxes/s, queue messages/s)
+// dotnet run -c Release --project tests/Labeling.Benchmarks -- detector [options]  (decode + preprocess, detector batches)
+return args.FirstOrDefault() switch
+{
+    "storage" => await Labeling.Benchmarks.StorageBenchmarks.RunAsync(args[1..]),
+    "detector" => Labeling.Benchmarks.DetectorBenchmarks.Run(args[1..]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Labeling.Benchmarks storage [--boxes N] [--messages N] [--rounds N] [--images-per-call N] [--without-indexes]");
+    Console.Error.WriteLine("       Labeling.Benchmarks detector [--iterations N] [--threads N]");
+    return 2;
+}

@@ -13,7 +13,7 @@ namespace Labeling.Benchmarks;
 /// Throughput of the storage side on real backends, each measured in the same run so the
 /// figures compare (this machine is shared and noisy): boxes written per second by each label
 /// store, and messages per second through the embedded queue (send + receive + delete).
-/// Usage: <c>dotnet run -c Release --project tests/Labeling.Benchmarks -- [--boxes N] [--messages N] [--rounds N] [--images-per-call N] [--without-indexes]</c>
+/// Usage: <c>dotnet run -c Release --project tests/Labeling.Benchmarks -- storage [--boxes N] [--messages N] [--rounds N] [--images-per-call N] [--without-indexes]</c>
 /// (the last adds a pass without the two secondary box indexes, to show what they cost).
 /// </summary>
 public static class StorageBenchmarks
