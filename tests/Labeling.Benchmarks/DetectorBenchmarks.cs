@@ -117,13 +117,7 @@ public static class DetectorBenchmarks
 
     private static byte[] MakeJpeg()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Labeling.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        var source = Path.Combine(dir?.FullName ?? ".", "..", "shared", "data", "images", "coffee.png");
+        var source = RepoPaths.SharedData("images", "coffee.png");
         using var original = SKBitmap.Decode(source) ?? throw new FileNotFoundException("shared test image missing", source);
         using var resized = original.Resize(new SKImageInfo(1024, 768), new SKSamplingOptions(SKFilterMode.Linear));
         using var encoded = resized.Encode(SKEncodedImageFormat.Jpeg, 90);

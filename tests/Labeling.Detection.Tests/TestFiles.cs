@@ -21,16 +21,5 @@ public sealed class TestFolder : IDisposable
     }
 
     /// <summary>../shared/data/images beside the repository (fails with the path when missing).</summary>
-    public static string SharedImage(string name)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !System.IO.File.Exists(System.IO.Path.Combine(dir.FullName, "Labeling.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(dir?.FullName ?? "/", "..", "shared", "data", "images", name));
-        Assert.True(System.IO.File.Exists(path), $"shared test image missing: {path}");
-        return path;
-    }
+    public static string SharedImage(string name) => Labeling.Testing.RepoPaths.SharedData("images", name);
 }

@@ -337,22 +337,11 @@ public sealed class AzuriteServer : IAsyncDisposable
 
     private static string FindExecutable()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Labeling.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        if (dir is null)
-        {
-            throw new InvalidOperationException($"Could not find the repository root (the folder holding Labeling.sln) above '{AppContext.BaseDirectory}'.");
-        }
-
         var name = OperatingSystem.IsWindows() ? "azurite.cmd" : "azurite";
-        var path = Path.Combine(dir.FullName, "infra", "local", "node_modules", ".bin", name);
+        var path = Path.Combine(RepoPaths.Root(), "infra", "local", "node_modules", ".bin", name);
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException($"Azurite is not installed ('{path}' is missing). Run `npm ci --prefix infra/local` in '{dir.FullName}' first.");
+            throw new InvalidOperationException($"Azurite is not installed ('{path}' is missing). Run infra/local/install.sh (npm ci in infra/local) first.");
         }
 
         return path;

@@ -15,7 +15,7 @@ public sealed partial class DocsSqlTests(PostgresFixture postgres) : IDisposable
 
     public static IReadOnlyList<string> Queries()
     {
-        var doc = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "sql.md"));
+        var doc = File.ReadAllText(Path.Combine(Labeling.Testing.RepoPaths.Root(), "docs", "sql.md"));
         return SqlBlock().Matches(doc).Select(m => m.Groups[1].Value.Trim()).ToList();
     }
 
@@ -96,17 +96,6 @@ public sealed partial class DocsSqlTests(PostgresFixture postgres) : IDisposable
             new(ids[0], [new(fox, 102, 48, 301, 251, 0.875f, BoxSource.Pseudo)], [new(fox, TagState.Grounded)]),
         ], Ct);
         await store.SetStatusAsync([ids[3]], ImageStatus.Failed, "undecodable: not a JPEG (truncated after 512 bytes)", Ct);
-    }
-
-    internal static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Labeling.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Labeling.sln not found above " + AppContext.BaseDirectory);
     }
 
     public void Dispose() => _folder.Dispose();
