@@ -295,6 +295,24 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         await transaction.CommitAsync(cancellationToken);
     }
 
+    public async Task<IReadOnlyDictionary<string, long>> GetImageIdsByPathAsync(IReadOnlyList<string> blobPaths, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(blobPaths);
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        foreach (var chunk in blobPaths.Distinct(StringComparer.Ordinal).Chunk(InListChunk))
+        {
+            var rows = await connection.QueryAsync<(long Id, string Path)>(new CommandDefinition(
+                $"SELECT id, blob_path FROM images WHERE {InList("blob_path", "paths")}", new { paths = chunk }, cancellationToken: cancellationToken));
+            foreach (var (id, path) in rows)
+            {
+                result[path] = id;
+            }
+        }
+
+        return result;
+    }
+
     public async Task<IReadOnlyList<ImageRecord>> GetImagesAsync(IReadOnlyList<long> imageIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(imageIds);
@@ -437,11 +455,76 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
             : new ModelRecord(row.Id, row.Version, row.Contract, row.BlobUri, row.Sha256, row.EmbeddingSpace, row.ParentId, Enum.Parse<ModelStatus>(row.Status, ignoreCase: true));
     }
 
+    public async Task<ModelRecord?> GetActiveModelAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var version = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT version FROM models WHERE status = 'active'", cancellationToken: cancellationToken));
+        return version is null ? null : await GetModelAsync(version, cancellationToken);
+    }
+
+    public async Task ActivateModelAsync(string version, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(version);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE models SET status = 'retired' WHERE status = 'active' AND version <> @version",
+            new { version }, transaction, cancellationToken: cancellationToken));
+        var updated = await connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE models SET status = 'active', status_reason = NULL, activated_at = {NowSql} WHERE version = @version",
+            new { version }, transaction, cancellationToken: cancellationToken));
+        if (updated == 0)
+        {
+            throw new InvalidOperationException($"Model version '{version}' is not registered.");
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<long>> GetImageIdsByStatusAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var ids = await connection.QueryAsync<long>(new CommandDefinition(
+            $"""
+            SELECT i.id FROM images i
+            {(dataset is null ? "" : "JOIN datasets d ON d.id = i.dataset_id AND d.name = @dataset")}
+            WHERE i.status = @status AND i.id > @afterId
+            ORDER BY i.id
+            LIMIT @limit
+            """,
+            new { status = ToDb(status), dataset, afterId, limit }, cancellationToken: cancellationToken));
+        return ids.AsList();
+    }
+
+    public async Task<string?> GetCheckpointAsync(string scope, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(scope);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT last_name FROM scan_checkpoints WHERE scope = @scope", new { scope }, cancellationToken: cancellationToken));
+    }
+
+    public async Task SetCheckpointAsync(string scope, string lastName, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(scope);
+        ArgumentNullException.ThrowIfNull(lastName);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            INSERT INTO scan_checkpoints (scope, last_name, updated_at) VALUES (@scope, @lastName, {NowSql})
+            ON CONFLICT (scope) DO UPDATE SET last_name = excluded.last_name, updated_at = excluded.updated_at
+            """,
+            new { scope, lastName }, cancellationToken: cancellationToken));
+    }
+
     internal static string ToDb(BoxSource source) => source switch
     {
         BoxSource.Human => "human",
         BoxSource.Pseudo => "pseudo",
         BoxSource.Weak => "weak",
+        BoxSource.Discovered => "discovered",
         _ => throw new ArgumentOutOfRangeException(nameof(source), source, null),
     };
 
@@ -488,7 +571,7 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
 
         if (human != (box.Source == BoxSource.Human))
         {
-            throw new ArgumentException(human ? "Human boxes must have source human." : "Model boxes must have source pseudo or weak.", nameof(box));
+            throw new ArgumentException(human ? "Human boxes must have source human." : "Model boxes must have source pseudo, weak or discovered.", nameof(box));
         }
 
         if (!human && box.Score is null)

@@ -38,6 +38,9 @@ public interface ILabelStore
     /// <summary>Sets the status of images; <paramref name="reason"/> is kept as the last error (null clears it). Moving to <see cref="ImageStatus.Queued"/> counts an attempt.</summary>
     Task SetStatusAsync(IReadOnlyList<long> imageIds, ImageStatus status, string? reason, CancellationToken cancellationToken);
 
+    /// <summary>Blob path → image id for the given paths (unregistered paths are left out).</summary>
+    Task<IReadOnlyDictionary<string, long>> GetImageIdsByPathAsync(IReadOnlyList<string> blobPaths, CancellationToken cancellationToken);
+
     /// <summary>The images with the given ids (unknown ids are left out).</summary>
     Task<IReadOnlyList<ImageRecord>> GetImagesAsync(IReadOnlyList<long> imageIds, CancellationToken cancellationToken);
 
@@ -52,4 +55,19 @@ public interface ILabelStore
 
     /// <summary>The model with the given version, or null.</summary>
     Task<ModelRecord?> GetModelAsync(string version, CancellationToken cancellationToken);
+
+    /// <summary>The active model (the one workers label with), or null when none is.</summary>
+    Task<ModelRecord?> GetActiveModelAsync(CancellationToken cancellationToken);
+
+    /// <summary>Makes model <paramref name="version"/> the active one; the previously active model becomes retired, in one transaction.</summary>
+    Task ActivateModelAsync(string version, CancellationToken cancellationToken);
+
+    /// <summary>Ids of images in <paramref name="status"/> (of one dataset, or all), in id order after <paramref name="afterId"/>: a page of at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<long>> GetImageIdsByStatusAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The stored scan checkpoint (the last blob name processed) of <paramref name="scope"/>, or null.</summary>
+    Task<string?> GetCheckpointAsync(string scope, CancellationToken cancellationToken);
+
+    /// <summary>Stores the scan checkpoint of <paramref name="scope"/>.</summary>
+    Task SetCheckpointAsync(string scope, string lastName, CancellationToken cancellationToken);
 }

@@ -27,6 +27,9 @@ public enum BoxSource
 
     /// <summary>Detic's fallback for a tag with no box above threshold: the largest proposal.</summary>
     Weak,
+
+    /// <summary>A confident box of a class from the global vocabulary that is not among the image's tags.</summary>
+    Discovered,
 }
 
 /// <summary>What the last labelling said about one image tag.</summary>

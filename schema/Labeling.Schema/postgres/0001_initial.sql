@@ -91,7 +91,7 @@ CREATE TABLE boxes (
     x2           real NOT NULL,
     y2           real NOT NULL,
     score        real,                                    -- NULL for human boxes
-    source       text NOT NULL CHECK (source IN ('human', 'pseudo', 'weak')),
+    source       text NOT NULL CHECK (source IN ('human', 'pseudo', 'weak', 'discovered')),
     labelled_at  timestamptz NOT NULL,
     CHECK (x2 >= x1 AND y2 >= y1)
 );

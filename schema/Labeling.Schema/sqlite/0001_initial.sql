@@ -91,7 +91,7 @@ CREATE TABLE boxes (
     x2           REAL NOT NULL,
     y2           REAL NOT NULL,
     score        REAL,                                      -- NULL for human boxes
-    source       TEXT NOT NULL CHECK (source IN ('human', 'pseudo', 'weak')),
+    source       TEXT NOT NULL CHECK (source IN ('human', 'pseudo', 'weak', 'discovered')),
     labelled_at  TEXT NOT NULL,
     CHECK (x2 >= x1 AND y2 >= y1)
 );

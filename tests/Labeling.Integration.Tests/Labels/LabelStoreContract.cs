@@ -230,6 +230,81 @@ public abstract class LabelStoreContract
         Assert.Null(await store.GetModelAsync("v2", Ct));
     }
 
+    [Fact]
+    public async Task ActivateModel_KeepsExactlyOneActive_AndRetiresThePrevious()
+    {
+        var store = await CreateStoreAsync();
+        await store.RegisterModelAsync(new NewModel("v1", "region-embedding/1", "models/v1.onnx", "a"), Ct);
+        await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", "b"), Ct);
+        Assert.Null(await store.GetActiveModelAsync(Ct));
+
+        await store.ActivateModelAsync("v1", Ct);
+        await store.ActivateModelAsync("v2", Ct);
+        await store.ActivateModelAsync("v2", Ct);
+
+        Assert.Equal("v2", (await store.GetActiveModelAsync(Ct))!.Version);
+        Assert.Equal(ModelStatus.Retired, (await store.GetModelAsync("v1", Ct))!.Status);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.ActivateModelAsync("v9", Ct));
+        Assert.Equal("v2", (await store.GetActiveModelAsync(Ct))!.Version);
+    }
+
+    [Fact]
+    public async Task GetImageIdsByStatus_PagesInIdOrder_PerDatasetOrAll()
+    {
+        var store = await CreateStoreAsync();
+        var (_, pets, _) = await SeedAsync(store, images: 5);
+        var cars = await store.EnsureDatasetAsync("cars", Ct);
+        var car = (await store.RegisterImagesAsync(cars, [new("inbox/cars/1.jpg", "c1")], Ct))[0].ImageId;
+        await store.SetStatusAsync([pets[1]], ImageStatus.Queued, null, Ct);
+
+        var firstPage = await store.GetImageIdsByStatusAsync(ImageStatus.Pending, "pets", 0, 3, Ct);
+        var secondPage = await store.GetImageIdsByStatusAsync(ImageStatus.Pending, "pets", firstPage[^1], 3, Ct);
+
+        Assert.Equal([pets[0], pets[2], pets[3]], firstPage);
+        Assert.Equal([pets[4]], secondPage);
+        Assert.Equal([car], await store.GetImageIdsByStatusAsync(ImageStatus.Pending, "cars", 0, 10, Ct));
+        Assert.Equal(5, (await store.GetImageIdsByStatusAsync(ImageStatus.Pending, null, 0, 10, Ct)).Count);
+        Assert.Equal([pets[1]], await store.GetImageIdsByStatusAsync(ImageStatus.Queued, null, 0, 10, Ct));
+    }
+
+    [Fact]
+    public async Task GetImageIdsByPath_FindsRegisteredPathsOnly()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, _) = await SeedAsync(store, images: 2);
+
+        var found = await store.GetImageIdsByPathAsync(["inbox/pets/1.jpg", "inbox/pets/0.jpg", "inbox/pets/nope.jpg"], Ct);
+
+        Assert.Equal(2, found.Count);
+        Assert.Equal((images[0], images[1]), (found["inbox/pets/0.jpg"], found["inbox/pets/1.jpg"]));
+    }
+
+    [Fact]
+    public async Task DiscoveredBoxes_AreStoredAndQueryable()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, v1) = await SeedAsync(store);
+        var star = (await store.EnsureClassesAsync(["striped star"], Ct))["striped star"];
+
+        await store.WriteLabelsAsync(v1, [new(images[0], [new(star, 1, 2, 3, 4, 0.8f, BoxSource.Discovered)], [])], Ct);
+
+        Assert.Equal("striped star", Assert.Single((await store.QueryBoxesAsync(new BoxQuery { Source = BoxSource.Discovered }, Ct)).Boxes).ClassName);
+    }
+
+    [Fact]
+    public async Task Checkpoints_AreStoredPerScope_AndOverwritten()
+    {
+        var store = await CreateStoreAsync();
+
+        Assert.Null(await store.GetCheckpointAsync("labeling/inbox/", Ct));
+        await store.SetCheckpointAsync("labeling/inbox/", "inbox/pets/a.jpg", Ct);
+        await store.SetCheckpointAsync("labeling/inbox/", "inbox/pets/b \u00e9'; --.jpg", Ct);
+        await store.SetCheckpointAsync("other/inbox/", "x", Ct);
+
+        Assert.Equal("inbox/pets/b \u00e9'; --.jpg", await store.GetCheckpointAsync("labeling/inbox/", Ct));
+        Assert.Equal("x", await store.GetCheckpointAsync("other/inbox/", Ct));
+    }
+
     public static TheoryData<string> HostileStrings() =>
     [
         "it's",
