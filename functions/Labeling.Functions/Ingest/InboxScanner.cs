@@ -1,0 +1,739 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Labeling.Blobs;
+using Labeling.Labels;
+using Labeling.Queues;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Labeling.Functions.Ingest;
+
+/// <summary>
+/// The inbox scan (docs/ingest.md): lists <c>{Prefix}&lt;dataset&gt;/…</c> from the stored checkpoint,
+/// registers images in batches with their folder tags, applies the datasets' tags.csv, tags.jsonl and
+/// annotations.json, and sends the pending images to the label queue. Safe to re-run at any point:
+/// every step is idempotent, and a crash only repeats work.
+/// </summary>
+public sealed partial class InboxScanner
+{
+    private const int MaxProblems = 1000;
+    private const int MaxUnknownPathsPerFile = 20;
+    private const string AnnotationsFile = "annotations.json";
+    private const string CsvFile = "tags.csv";
+    private const string JsonLinesFile = "tags.jsonl";
+
+    private static readonly string[] MetadataFiles = [AnnotationsFile, CsvFile, JsonLinesFile];
+    private static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp" };
+
+    private readonly IBlobStore _blobs;
+    private readonly ILabelStore _store;
+    private readonly IWorkQueueFactory _queues;
+    private readonly IngestOptions _options;
+    private readonly ILogger<InboxScanner> _logger;
+    private volatile bool _labelQueueCreated;
+
+    public InboxScanner(IBlobStore blobs, ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> options, ILogger<InboxScanner> logger)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(queues);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        _options = options.Value;
+        _options.Validate();
+        _blobs = blobs;
+        _store = store;
+        _queues = queues;
+        _logger = logger;
+    }
+
+    private string Scope => $"{_blobs.Container}/{_options.Prefix}";
+
+    // Datasets whose metadata files still have to be applied, kept beside the checkpoint so a crash
+    // after the checkpoint passed a new image (or a changed metadata file) cannot skip them.
+    private string PendingMetadataScope => Scope + "#metadata-pending";
+
+    private string AppliedScope(string metadataBlob) => $"{_blobs.Container}/{metadataBlob}#applied-etag";
+
+    /// <summary>
+    /// One pass over the inbox: list from the checkpoint (the rest of an interrupted pass, else from the
+    /// start), register new images, apply metadata of the datasets that changed, enqueue pending images.
+    /// Problems with single files are reported in <see cref="ScanReport.Problems"/>, never thrown; store
+    /// or network failures are thrown, and the next scan resumes from the last checkpoint.
+    /// </summary>
+    public async Task<ScanReport> ScanAsync(CancellationToken cancellationToken)
+    {
+        var run = new ScanRun(this);
+        var checkpoint = await _store.GetCheckpointAsync(Scope, cancellationToken);
+        if (checkpoint is { Length: 0 })
+        {
+            checkpoint = null;
+        }
+
+        var pendingText = await _store.GetCheckpointAsync(PendingMetadataScope, cancellationToken);
+        foreach (var dataset in (pendingText ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            run.PendingDatasets.Add(dataset);
+        }
+
+        LogScanStarting(Scope, checkpoint ?? "(start)");
+        var batch = new List<Candidate>(_options.RegisterBatchSize);
+        string? last = null;
+        var sinceCheckpoint = 0;
+        await foreach (var item in _blobs.ListAsync(_options.Prefix, checkpoint, _options.ListPageSize, cancellationToken))
+        {
+            run.Listed++;
+            last = item.Name;
+            sinceCheckpoint++;
+            await ClassifyAsync(run, item, batch, cancellationToken);
+            if (sinceCheckpoint >= _options.RegisterBatchSize)
+            {
+                await FlushAsync(run, batch, last, cancellationToken);
+                sinceCheckpoint = 0;
+            }
+        }
+
+        if (sinceCheckpoint > 0)
+        {
+            await FlushAsync(run, batch, last!, cancellationToken);
+        }
+
+        foreach (var dataset in run.PendingDatasets.Order(StringComparer.Ordinal).ToList())
+        {
+            await ApplyMetadataAsync(run, dataset, cancellationToken);
+        }
+
+        if (!string.IsNullOrEmpty(pendingText) || run.PendingDatasets.Count > 0)
+        {
+            await _store.SetCheckpointAsync(PendingMetadataScope, "", cancellationToken);
+        }
+
+        // The pass is complete: the next scan starts a new one from the beginning, so files dropped
+        // under names that sort before this pass's last name are found too (known paths cost one lookup).
+        if (checkpoint is not null || last is not null)
+        {
+            await _store.SetCheckpointAsync(Scope, "", cancellationToken);
+        }
+
+        var messages = await EnqueuePendingAsync(null, cancellationToken);
+        var report = run.ToReport(messages);
+        LogScanFinished(Scope, report.BlobsListed, report.ImagesCreated, report.AlreadyRegistered, report.Duplicates, report.TagsAdded, report.HumanBoxes, report.MessagesSent, run.ProblemCount);
+        return report;
+    }
+
+    /// <summary>
+    /// Sends every pending image (of <paramref name="dataset"/>, or all) to the label queue in messages of
+    /// <see cref="IngestOptions.LabelBatchSize"/> ids and marks them queued; returns the messages sent.
+    /// A crash between a send and the status update leaves those images pending, so a later call sends
+    /// them again: a duplicate message, which idempotent workers absorb.
+    /// </summary>
+    public async Task<int> EnqueuePendingAsync(string? dataset, CancellationToken cancellationToken)
+    {
+        var queue = _queues.GetQueue(_options.LabelQueue);
+        if (!_labelQueueCreated)
+        {
+            await queue.CreateIfNotExistsAsync(cancellationToken);
+            _labelQueueCreated = true;
+        }
+
+        var sent = 0;
+        var afterId = 0L;
+        while (true)
+        {
+            var ids = await _store.GetImageIdsByStatusAsync(ImageStatus.Pending, dataset, afterId, _options.LabelBatchSize, cancellationToken);
+            if (ids.Count == 0)
+            {
+                return sent;
+            }
+
+            var message = LabelMessage.Create(ids);
+            await queue.SendAsync(message.ToJson(), null, cancellationToken);
+            await _store.SetStatusAsync(ids, ImageStatus.Queued, null, cancellationToken);
+            LogBatchQueued(message.Batch, ids.Count, queue.Name);
+            sent++;
+            afterId = ids[^1];
+        }
+    }
+
+    private async Task ClassifyAsync(ScanRun run, BlobItem item, List<Candidate> batch, CancellationToken cancellationToken)
+    {
+        var name = item.Name;
+        if (BlobName.FindProblem(name) is { } refused)
+        {
+            run.Problem($"{BlobName.Printable(name)}: skipped, the name is refused by the stores: {refused}");
+            return;
+        }
+
+        var relative = name[_options.Prefix.Length..];
+        var slash = relative.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0)
+        {
+            run.Problem($"{BlobName.Printable(name)}: skipped, not inside a dataset folder (expected {_options.Prefix}<dataset>/…)");
+            return;
+        }
+
+        var dataset = relative[..slash];
+        var inDataset = relative[(slash + 1)..];
+        if (MetadataFiles.Contains(inDataset, StringComparer.Ordinal))
+        {
+            var applied = await _store.GetCheckpointAsync(AppliedScope(name), cancellationToken);
+            if (!string.Equals(applied, item.ETag, StringComparison.Ordinal))
+            {
+                run.MarkPending(dataset);
+            }
+
+            return;
+        }
+
+        var fileName = inDataset[(inDataset.LastIndexOf('/') + 1)..];
+        var dot = fileName.LastIndexOf('.');
+        if (dot < 0 || !ImageExtensions.Contains(fileName[dot..]))
+        {
+            run.Problem($"{BlobName.Printable(name)}: skipped, not an image file ({string.Join(' ', ImageExtensions)})");
+            return;
+        }
+
+        // The folder directly containing the image is its tag, however deep it is.
+        string? tag = null;
+        var folderEnd = inDataset.LastIndexOf('/');
+        if (folderEnd >= 0)
+        {
+            var folders = inDataset[..folderEnd];
+            tag = run.CheckTag(folders[(folders.LastIndexOf('/') + 1)..], $"{BlobName.Printable(name)}: folder");
+        }
+
+        batch.Add(new Candidate(name, dataset, tag, item.ContentMd5));
+    }
+
+    private async Task FlushAsync(ScanRun run, List<Candidate> batch, string last, CancellationToken cancellationToken)
+    {
+        if (batch.Count > 0)
+        {
+            await RegisterAsync(run, batch, cancellationToken);
+            batch.Clear();
+        }
+
+        if (run.PendingDirty)
+        {
+            await _store.SetCheckpointAsync(PendingMetadataScope, string.Join('\n', run.PendingDatasets.Order(StringComparer.Ordinal)), cancellationToken);
+            run.PendingDirty = false;
+        }
+
+        await _store.SetCheckpointAsync(Scope, last, cancellationToken);
+        LogCheckpoint(Scope, last);
+    }
+
+    private async Task RegisterAsync(ScanRun run, List<Candidate> batch, CancellationToken cancellationToken)
+    {
+        // Paths registered before (an earlier pass) cost one lookup per batch, not a write each.
+        var known = await _store.GetImageIdsByPathAsync(batch.Select(c => c.Name).ToList(), cancellationToken);
+        var tags = new List<ImageTag>();
+        foreach (var group in batch.GroupBy(c => c.Dataset, StringComparer.Ordinal))
+        {
+            var fresh = new List<Candidate>();
+            foreach (var candidate in group)
+            {
+                if (known.TryGetValue(candidate.Name, out var id))
+                {
+                    run.AlreadyRegistered++;
+                    if (candidate.Tag is not null)
+                    {
+                        // Re-asserted (a no-op) in case a crash came between registering and tagging.
+                        tags.Add(new ImageTag(id, candidate.Tag));
+                    }
+                }
+                else
+                {
+                    fresh.Add(candidate);
+                }
+            }
+
+            if (fresh.Count == 0)
+            {
+                continue;
+            }
+
+            var datasetId = await run.GetDatasetIdAsync(group.Key, cancellationToken);
+            var cocoImages = await run.GetCocoImagesAsync(group.Key, cancellationToken);
+            var images = new List<NewImage>(fresh.Count);
+            var registering = new List<Candidate>(fresh.Count);
+            foreach (var candidate in fresh)
+            {
+                var hash = candidate.ContentMd5 ?? await ContentHashAsync(candidate.Name, cancellationToken);
+                if (hash is null)
+                {
+                    run.Problem($"{BlobName.Printable(candidate.Name)}: skipped, it was deleted while the scan ran");
+                    continue;
+                }
+
+                cocoImages.TryGetValue(candidate.Name, out var coco);
+                images.Add(new NewImage(candidate.Name, hash, coco?.Width, coco?.Height, coco?.Split));
+                registering.Add(candidate);
+            }
+
+            if (images.Count == 0)
+            {
+                continue;
+            }
+
+            var registered = await _store.RegisterImagesAsync(datasetId, images, cancellationToken);
+            for (var i = 0; i < registered.Count; i++)
+            {
+                var result = registered[i];
+                switch (result.Outcome)
+                {
+                    case RegistrationOutcome.Created:
+                        run.Created++;
+                        break;
+                    case RegistrationOutcome.DuplicateContent:
+                        run.Duplicates++;
+                        LogDuplicate(BlobName.Printable(result.BlobPath), result.ImageId);
+                        break;
+                    default:
+                        run.AlreadyRegistered++;
+                        break;
+                }
+
+                if (result.Outcome != RegistrationOutcome.AlreadyRegistered)
+                {
+                    // New images (and new copies) pick up the rows their dataset's metadata files hold.
+                    run.MarkPending(group.Key);
+                    if (registering[i].Tag is { } tag)
+                    {
+                        tags.Add(new ImageTag(result.ImageId, tag));
+                        run.TagsAdded++;
+                    }
+                }
+            }
+        }
+
+        if (tags.Count > 0)
+        {
+            await _store.AddTagsAsync(tags, cancellationToken);
+        }
+
+        LogBatchRegistered(batch.Count, batch[^1].Name);
+    }
+
+    // The listing's MD5 is missing for some Azure uploads (block blobs put without Content-MD5): ask, else hash the bytes.
+    private async Task<string?> ContentHashAsync(string name, CancellationToken cancellationToken)
+    {
+        var properties = await _blobs.GetPropertiesAsync(name, cancellationToken);
+        if (properties is null)
+        {
+            return null;
+        }
+
+        if (properties.ContentMd5 is { } md5)
+        {
+            return md5;
+        }
+
+        try
+        {
+            await using var stream = await _blobs.OpenReadAsync(name, cancellationToken);
+#pragma warning disable CA5351 // MD5 identifies content the way the stores' Content-MD5 does; it is not a security boundary.
+            return Convert.ToHexStringLower(await MD5.HashDataAsync(stream, cancellationToken));
+#pragma warning restore CA5351
+        }
+        catch (BlobNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private async Task ApplyMetadataAsync(ScanRun run, string dataset, CancellationToken cancellationToken)
+    {
+        foreach (var file in MetadataFiles)
+        {
+            var name = $"{_options.Prefix}{dataset}/{file}";
+            var properties = await _blobs.GetPropertiesAsync(name, cancellationToken);
+            if (properties is null)
+            {
+                continue;
+            }
+
+            if (properties.Size > _options.MaxMetadataBytes)
+            {
+                run.Problem($"{BlobName.Printable(name)}: skipped, {properties.Size} bytes is over the {_options.MaxMetadataBytes}-byte limit (Ingest:MaxMetadataBytes)");
+                continue;
+            }
+
+            var counts = new FileCounts(name);
+            try
+            {
+                await using var stream = await _blobs.OpenReadAsync(name, cancellationToken);
+                if (file == AnnotationsFile)
+                {
+                    await ApplyAnnotationsAsync(run, dataset, counts, stream, cancellationToken);
+                }
+                else
+                {
+                    using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+                    var rows = file == CsvFile
+                        ? TagFileReader.ReadCsvAsync(reader, cancellationToken)
+                        : TagFileReader.ReadJsonLinesAsync(reader, cancellationToken);
+                    await ApplyTagRowsAsync(run, dataset, counts, rows, cancellationToken);
+                }
+            }
+            catch (BlobNotFoundException)
+            {
+                run.Problem($"{BlobName.Printable(name)}: skipped, it was deleted while the scan ran");
+                continue;
+            }
+
+            if (counts.UnknownPaths > MaxUnknownPathsPerFile)
+            {
+                run.Problem($"{BlobName.Printable(name)}: {counts.UnknownPaths - MaxUnknownPathsPerFile} more rows name images that are not registered");
+            }
+
+            // Recorded after applying: a crash before this line applies the file again (idempotent).
+            await _store.SetCheckpointAsync(AppliedScope(name), properties.ETag, cancellationToken);
+            LogMetadataApplied(BlobName.Printable(name), counts.Tags, counts.Boxes);
+        }
+    }
+
+    private async Task ApplyTagRowsAsync(ScanRun run, string dataset, FileCounts counts, IAsyncEnumerable<TagFileEntry> rows, CancellationToken cancellationToken)
+    {
+        var chunk = new List<(TagFileEntry Row, string Blob)>(_options.RegisterBatchSize);
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+        {
+            if (row.Error is not null)
+            {
+                run.Problem($"{BlobName.Printable(counts.File)}: line {row.Line}: {row.Error}");
+                continue;
+            }
+
+            if (ResolvePath(run, dataset, row.Path, $"{BlobName.Printable(counts.File)}: line {row.Line}") is { } blob)
+            {
+                chunk.Add((row, blob));
+            }
+
+            if (chunk.Count >= _options.RegisterBatchSize)
+            {
+                await ApplyTagChunkAsync(run, counts, chunk, cancellationToken);
+                chunk.Clear();
+            }
+        }
+
+        if (chunk.Count > 0)
+        {
+            await ApplyTagChunkAsync(run, counts, chunk, cancellationToken);
+        }
+    }
+
+    private async Task ApplyTagChunkAsync(ScanRun run, FileCounts counts, List<(TagFileEntry Row, string Blob)> chunk, CancellationToken cancellationToken)
+    {
+        var ids = await _store.GetImageIdsByPathAsync(chunk.Select(c => c.Blob).ToList(), cancellationToken);
+        var tags = new List<ImageTag>();
+        foreach (var (row, blob) in chunk)
+        {
+            var where = $"{BlobName.Printable(counts.File)}: line {row.Line}";
+            if (!ids.TryGetValue(blob, out var id))
+            {
+                counts.ReportUnknown(run, $"{where}: '{BlobName.Printable(row.Path)}' is not a registered image");
+                continue;
+            }
+
+            foreach (var raw in row.Tags)
+            {
+                if (run.CheckTag(raw, where) is { } tag)
+                {
+                    tags.Add(new ImageTag(id, tag));
+                }
+            }
+        }
+
+        if (tags.Count > 0)
+        {
+            await _store.AddTagsAsync(tags, cancellationToken);
+            counts.Tags += tags.Count;
+            run.TagsAdded += tags.Count;
+        }
+    }
+
+    private async Task ApplyAnnotationsAsync(ScanRun run, string dataset, FileCounts counts, Stream stream, CancellationToken cancellationToken)
+    {
+        var file = BlobName.Printable(counts.File);
+        CocoAnnotations coco;
+        try
+        {
+            coco = await CocoAnnotations.ReadAsync(stream, cancellationToken);
+        }
+        catch (JsonException e)
+        {
+            run.Problem($"{file}: line {(e.LineNumber ?? 0) + 1}: not valid JSON, the file is skipped ({e.Message})");
+            return;
+        }
+        catch (FormatException e)
+        {
+            run.Problem($"{file}: {e.Message}; the file is skipped");
+            return;
+        }
+
+        foreach (var error in coco.Errors)
+        {
+            run.Problem($"{file}: {error}");
+        }
+
+        // Category id → class id; a category whose name is not a valid tag loses its boxes and tags.
+        var categoryTags = new Dictionary<long, string>();
+        foreach (var (id, name) in coco.Categories)
+        {
+            if (run.CheckTag(name, $"{file}: category {id}") is { } tag)
+            {
+                categoryTags[id] = tag;
+            }
+        }
+
+        var classIds = categoryTags.Count == 0
+            ? new Dictionary<string, long>()
+            : await _store.EnsureClassesAsync(categoryTags.Values.Distinct(StringComparer.Ordinal), cancellationToken);
+        var annotationsByImage = coco.Annotations.ToLookup(a => a.ImageId);
+
+        foreach (var chunk in coco.Images.Chunk(_options.RegisterBatchSize))
+        {
+            var blobs = new List<(CocoImage Image, string Blob)>(chunk.Length);
+            foreach (var image in chunk)
+            {
+                if (ResolvePath(run, dataset, image.FileName, $"{file}: image {image.Id}") is { } blob)
+                {
+                    blobs.Add((image, blob));
+                }
+            }
+
+            var ids = await _store.GetImageIdsByPathAsync(blobs.Select(b => b.Blob).ToList(), cancellationToken);
+            var boxes = new Dictionary<long, List<BoxData>>();
+            var tags = new HashSet<ImageTag>();
+            var gold = new List<(long Id, string Blob)>();
+            foreach (var (image, blob) in blobs)
+            {
+                if (!ids.TryGetValue(blob, out var id))
+                {
+                    counts.ReportUnknown(run, $"{file}: image {image.Id}: '{BlobName.Printable(image.FileName)}' is not a registered image");
+                    continue;
+                }
+
+                if (image.Split == "val")
+                {
+                    gold.Add((id, blob));
+                }
+
+                if (!boxes.TryGetValue(id, out var list))
+                {
+                    boxes[id] = list = [];
+                }
+
+                foreach (var annotation in annotationsByImage[image.Id])
+                {
+                    if (!categoryTags.TryGetValue(annotation.CategoryId, out var tag))
+                    {
+                        continue;
+                    }
+
+                    tags.Add(new ImageTag(id, tag));
+                    if (!annotation.Crowd)
+                    {
+                        list.Add(new BoxData(classIds[tag], annotation.X, annotation.Y, annotation.X + annotation.Width, annotation.Y + annotation.Height, null, BoxSource.Human));
+                    }
+                }
+            }
+
+            await ReportSplitMismatchAsync(run, file, gold, cancellationToken);
+            if (tags.Count > 0)
+            {
+                await _store.AddTagsAsync(tags.ToList(), cancellationToken);
+                counts.Tags += tags.Count;
+                run.TagsAdded += tags.Count;
+            }
+
+            if (boxes.Count > 0)
+            {
+                await _store.ReplaceHumanBoxesAsync(boxes.Select(b => new ImageBoxes(b.Key, b.Value)).ToList(), cancellationToken);
+                var written = boxes.Values.Sum(b => b.Count);
+                counts.Boxes += written;
+                run.HumanBoxes += written;
+            }
+        }
+    }
+
+    // The split is set when an image is first registered; the store has no call to change it later.
+    private async Task ReportSplitMismatchAsync(ScanRun run, string file, List<(long Id, string Blob)> gold, CancellationToken cancellationToken)
+    {
+        if (gold.Count == 0)
+        {
+            return;
+        }
+
+        var records = await _store.GetImagesAsync(gold.Select(g => g.Id).Distinct().ToList(), cancellationToken);
+        foreach (var record in records.Where(r => r.Split != "val"))
+        {
+            run.Problem($"{file}: '{BlobName.Printable(record.BlobPath)}' is marked val but was registered as {record.Split ?? "no split"} before; its split is not changed");
+        }
+    }
+
+    private static string? ResolvePath(ScanRun run, string dataset, string relative, string where)
+    {
+        var path = relative.Trim().Normalize(NormalizationForm.FormC);
+        while (path.StartsWith("./", StringComparison.Ordinal))
+        {
+            path = path[2..];
+        }
+
+        var blob = $"{run.Prefix}{dataset}/{path}";
+        if (BlobName.FindProblem(blob) is { } problem)
+        {
+            run.Problem($"{where}: '{BlobName.Printable(relative)}' is not a usable path ({problem})");
+            return null;
+        }
+
+        return blob;
+    }
+
+    private sealed record Candidate(string Name, string Dataset, string? Tag, string? ContentMd5);
+
+    private sealed class FileCounts(string file)
+    {
+        public string File { get; } = file;
+
+        public int Tags { get; set; }
+
+        public int Boxes { get; set; }
+
+        public int UnknownPaths { get; private set; }
+
+        public void ReportUnknown(ScanRun run, string problem)
+        {
+            if (++UnknownPaths <= MaxUnknownPathsPerFile)
+            {
+                run.Problem(problem);
+            }
+        }
+    }
+
+    /// <summary>The state of one scan: counters, problems, per-dataset caches.</summary>
+    private sealed class ScanRun(InboxScanner scanner)
+    {
+        private readonly List<string> _problems = [];
+        private readonly Dictionary<string, long> _datasetIds = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Dictionary<string, CocoImage>> _cocoImages = new(StringComparer.Ordinal);
+
+        public string Prefix => scanner._options.Prefix;
+
+        public HashSet<string> PendingDatasets { get; } = new(StringComparer.Ordinal);
+
+        public bool PendingDirty { get; set; }
+
+        public int Listed { get; set; }
+
+        public int Created { get; set; }
+
+        public int AlreadyRegistered { get; set; }
+
+        public int Duplicates { get; set; }
+
+        public int TagsAdded { get; set; }
+
+        public int HumanBoxes { get; set; }
+
+        public int ProblemCount { get; private set; }
+
+        public void MarkPending(string dataset)
+        {
+            if (PendingDatasets.Add(dataset))
+            {
+                PendingDirty = true;
+            }
+        }
+
+        public void Problem(string problem)
+        {
+            ProblemCount++;
+            scanner.LogProblem(problem);
+            if (_problems.Count < MaxProblems)
+            {
+                _problems.Add(problem);
+            }
+        }
+
+        /// <summary>The normalised tag, or null (and a problem) when <paramref name="raw"/> is no valid tag name.</summary>
+        public string? CheckTag(string raw, string where)
+        {
+            try
+            {
+                return TagName.Normalise(raw);
+            }
+            catch (ArgumentException e)
+            {
+                Problem($"{where}: '{BlobName.Printable(raw)}' is not a usable tag ({e.Message})");
+                return null;
+            }
+        }
+
+        public async Task<long> GetDatasetIdAsync(string dataset, CancellationToken cancellationToken)
+        {
+            if (!_datasetIds.TryGetValue(dataset, out var id))
+            {
+                _datasetIds[dataset] = id = await scanner._store.EnsureDatasetAsync(dataset, cancellationToken);
+            }
+
+            return id;
+        }
+
+        /// <summary>
+        /// Blob path → COCO image entry of the dataset's annotations.json, read once per scan when the
+        /// dataset has new images, so they are registered with their split and size. Errors in the file are
+        /// reported when it is applied, not here.
+        /// </summary>
+        public async Task<Dictionary<string, CocoImage>> GetCocoImagesAsync(string dataset, CancellationToken cancellationToken)
+        {
+            if (_cocoImages.TryGetValue(dataset, out var cached))
+            {
+                return cached;
+            }
+
+            var images = new Dictionary<string, CocoImage>(StringComparer.Ordinal);
+            _cocoImages[dataset] = images;
+            var name = $"{Prefix}{dataset}/{AnnotationsFile}";
+            var properties = await scanner._blobs.GetPropertiesAsync(name, cancellationToken);
+            if (properties is null || properties.Size > scanner._options.MaxMetadataBytes)
+            {
+                return images;
+            }
+
+            try
+            {
+                await using var stream = await scanner._blobs.OpenReadAsync(name, cancellationToken);
+                var coco = await CocoAnnotations.ReadAsync(stream, cancellationToken);
+                foreach (var image in coco.Images)
+                {
+                    var path = image.FileName.Trim().Normalize(NormalizationForm.FormC);
+                    while (path.StartsWith("./", StringComparison.Ordinal))
+                    {
+                        path = path[2..];
+                    }
+
+                    images.TryAdd($"{Prefix}{dataset}/{path}", image);
+                }
+            }
+            catch (Exception e) when (e is JsonException or FormatException or BlobNotFoundException)
+            {
+                images.Clear();
+            }
+
+            return images;
+        }
+
+        public ScanReport ToReport(int messages)
+        {
+            var problems = _problems.ToList();
+            if (ProblemCount > _problems.Count)
+            {
+                problems.Add($"… and {ProblemCount - _problems.Count} more problems (see the log)");
+            }
+
+            return new ScanReport(Listed, Created, AlreadyRegistered, Duplicates, TagsAdded, HumanBoxes, messages, problems);
+        }
+    }
+}

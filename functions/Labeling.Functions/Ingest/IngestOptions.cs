@@ -1,0 +1,42 @@
+using Labeling.Queues;
+
+namespace Labeling.Functions.Ingest;
+
+/// <summary>Options of the inbox scan (<see cref="InboxScanner"/>), bound from configuration section <c>Ingest</c>.</summary>
+public sealed class IngestOptions
+{
+    /// <summary>The blob prefix scanned: datasets are the folders directly under it. Must end with '/'. Default <c>inbox/</c>.</summary>
+    public string Prefix { get; set; } = "inbox/";
+
+    /// <summary>Blob names fetched per listing round trip. Default 1,000.</summary>
+    public int ListPageSize { get; set; } = 1000;
+
+    /// <summary>Images registered per store call; the checkpoint advances after each such batch. Default 500.</summary>
+    public int RegisterBatchSize { get; set; } = 500;
+
+    /// <summary>Image ids per label-queue message (1–<see cref="LabelMessage.MaxImages"/>). Default 32.</summary>
+    public int LabelBatchSize { get; set; } = 32;
+
+    /// <summary>The label queue's name. Default <c>label</c>.</summary>
+    public string LabelQueue { get; set; } = "label";
+
+    /// <summary>Largest metadata file (tags.csv, tags.jsonl, annotations.json) the scan reads; larger ones are reported and skipped. Default 256 MiB.</summary>
+    public long MaxMetadataBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Throws <see cref="ArgumentException"/> when an option is out of range.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrEmpty(Prefix) || !Prefix.EndsWith('/'))
+        {
+            throw new ArgumentException($"Ingest:Prefix must be a folder name ending with '/', not '{Prefix}'.", nameof(Prefix));
+        }
+
+        Labeling.Blobs.BlobName.ValidatePrefix(Prefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ListPageSize, 1, nameof(ListPageSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(RegisterBatchSize, 1, nameof(RegisterBatchSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(LabelBatchSize, 1, nameof(LabelBatchSize));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(LabelBatchSize, LabelMessage.MaxImages, nameof(LabelBatchSize));
+        ArgumentException.ThrowIfNullOrWhiteSpace(LabelQueue, nameof(LabelQueue));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxMetadataBytes, 1, nameof(MaxMetadataBytes));
+    }
+}
