@@ -56,6 +56,10 @@ public sealed partial class InboxScanner
 
     private string AppliedScope(string metadataBlob) => $"{_blobs.Container}/{metadataBlob}#applied-etag";
 
+    // A duplicate path has no image row (the store returns the existing image instead), so the scan
+    // remembers "path → image id, ETag" here: later passes and metadata rows naming the path find the image.
+    private string DuplicateScope(string blob) => $"{_blobs.Container}/{blob}#duplicate-of";
+
     /// <summary>
     /// One pass over the inbox: list from the checkpoint (the rest of an interrupted pass, else from the
     /// start), register new images, apply metadata of the datasets that changed, enqueue pending images.
@@ -203,7 +207,7 @@ public sealed partial class InboxScanner
             tag = run.CheckTag(folders[(folders.LastIndexOf('/') + 1)..], $"{BlobName.Printable(name)}: folder");
         }
 
-        batch.Add(new Candidate(name, dataset, tag, item.ContentMd5));
+        batch.Add(new Candidate(name, dataset, tag, item.ContentMd5, item.ETag));
     }
 
     private async Task FlushAsync(ScanRun run, List<Candidate> batch, string last, CancellationToken cancellationToken)
@@ -220,6 +224,14 @@ public sealed partial class InboxScanner
             run.PendingDirty = false;
         }
 
+        // After the pending datasets are stored: a remembered duplicate is not new to the next pass.
+        foreach (var (blob, alias) in run.NewDuplicates)
+        {
+            await _store.SetCheckpointAsync(DuplicateScope(blob), alias, cancellationToken);
+        }
+
+        run.NewDuplicates.Clear();
+
         await _store.SetCheckpointAsync(Scope, last, cancellationToken);
         LogCheckpoint(Scope, last);
     }
@@ -234,7 +246,8 @@ public sealed partial class InboxScanner
             var fresh = new List<Candidate>();
             foreach (var candidate in group)
             {
-                if (known.TryGetValue(candidate.Name, out var id))
+                var existing = known.TryGetValue(candidate.Name, out var byPath) ? byPath : await KnownDuplicateAsync(candidate, cancellationToken);
+                if (existing is { } id)
                 {
                     run.AlreadyRegistered++;
                     if (candidate.Tag is not null)
@@ -288,6 +301,7 @@ public sealed partial class InboxScanner
                         break;
                     case RegistrationOutcome.DuplicateContent:
                         run.Duplicates++;
+                        run.NewDuplicates.Add((result.BlobPath, $"{result.ImageId} {registering[i].ETag}"));
                         LogDuplicate(BlobName.Printable(result.BlobPath), result.ImageId);
                         break;
                     default:
@@ -314,6 +328,33 @@ public sealed partial class InboxScanner
         }
 
         LogBatchRegistered(batch.Count, batch[^1].Name);
+    }
+
+    private async Task<long?> KnownDuplicateAsync(Candidate candidate, CancellationToken cancellationToken)
+    {
+        var alias = await _store.GetCheckpointAsync(DuplicateScope(candidate.Name), cancellationToken);
+        return ParseAlias(alias) is { } known && known.ETag == candidate.ETag ? known.ImageId : null;
+    }
+
+    private static (long ImageId, string ETag)? ParseAlias(string? alias)
+    {
+        var space = alias?.IndexOf(' ', StringComparison.Ordinal) ?? -1;
+        return space > 0 && long.TryParse(alias.AsSpan(0, space), System.Globalization.CultureInfo.InvariantCulture, out var id) ? (id, alias![(space + 1)..]) : null;
+    }
+
+    /// <summary>Blob path → image id for metadata rows: registered paths, then remembered duplicate paths.</summary>
+    private async Task<Dictionary<string, long>> ResolveImagesAsync(List<string> blobs, CancellationToken cancellationToken)
+    {
+        var ids = new Dictionary<string, long>(await _store.GetImageIdsByPathAsync(blobs, cancellationToken), StringComparer.Ordinal);
+        foreach (var blob in blobs.Where(b => !ids.ContainsKey(b)).Distinct(StringComparer.Ordinal).ToList())
+        {
+            if (ParseAlias(await _store.GetCheckpointAsync(DuplicateScope(blob), cancellationToken)) is { } alias)
+            {
+                ids[blob] = alias.ImageId;
+            }
+        }
+
+        return ids;
     }
 
     // The listing's MD5 is missing for some Azure uploads (block blobs put without Content-MD5): ask, else hash the bytes.
@@ -425,7 +466,7 @@ public sealed partial class InboxScanner
 
     private async Task ApplyTagChunkAsync(ScanRun run, FileCounts counts, List<(TagFileEntry Row, string Blob)> chunk, CancellationToken cancellationToken)
     {
-        var ids = await _store.GetImageIdsByPathAsync(chunk.Select(c => c.Blob).ToList(), cancellationToken);
+        var ids = await ResolveImagesAsync(chunk.Select(c => c.Blob).ToList(), cancellationToken);
         var tags = new List<ImageTag>();
         foreach (var (row, blob) in chunk)
         {
@@ -503,7 +544,7 @@ public sealed partial class InboxScanner
                 }
             }
 
-            var ids = await _store.GetImageIdsByPathAsync(blobs.Select(b => b.Blob).ToList(), cancellationToken);
+            var ids = await ResolveImagesAsync(blobs.Select(b => b.Blob).ToList(), cancellationToken);
             var boxes = new Dictionary<long, List<BoxData>>();
             var tags = new HashSet<ImageTag>();
             var gold = new List<(long Id, string Blob)>();
@@ -591,7 +632,7 @@ public sealed partial class InboxScanner
         return blob;
     }
 
-    private sealed record Candidate(string Name, string Dataset, string? Tag, string? ContentMd5);
+    private sealed record Candidate(string Name, string Dataset, string? Tag, string? ContentMd5, string ETag);
 
     private sealed class FileCounts(string file)
     {
@@ -622,6 +663,9 @@ public sealed partial class InboxScanner
         public string Prefix => scanner._options.Prefix;
 
         public HashSet<string> PendingDatasets { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Duplicate paths registered in the current batch, stored at the next checkpoint.</summary>
+        public List<(string Blob, string Alias)> NewDuplicates { get; } = [];
 
         public bool PendingDirty { get; set; }
 

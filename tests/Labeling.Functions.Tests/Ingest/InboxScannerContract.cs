@@ -215,18 +215,25 @@ public abstract class InboxScannerContract
         await PutAsync(b.Blobs, "inbox/dup/fox/a.jpg", "same bytes");
         await PutAsync(b.Blobs, "inbox/dup/snow/copy of a.jpg", "same bytes");
         await PutAsync(b.Blobs, "inbox/other/fox/a.jpg", "same bytes");
+        await PutAsync(b.Blobs, "inbox/dup/tags.csv", "snow/copy of a.jpg,white\n");
+        var scanner = CreateScanner(b);
 
-        var report = await CreateScanner(b).ScanAsync(Ct);
+        var report = await scanner.ScanAsync(Ct);
 
         Assert.Equal(2, report.ImagesCreated);
         Assert.Equal(1, report.Duplicates);
         var id = await IdAsync(b, "inbox/dup/fox/a.jpg");
         var tags = await b.Store.GetTagsAsync([id], Ct);
-        Assert.Equal(["fox", "snow"], tags.Select(t => t.ClassName).Order(StringComparer.Ordinal));
+        Assert.Equal(["fox", "snow", "white"], tags.Select(t => t.ClassName).Order(StringComparer.Ordinal));
+        Assert.Empty(report.Problems);
         Assert.False((await b.Store.GetImageIdsByPathAsync(["inbox/dup/snow/copy of a.jpg"], Ct)).ContainsKey("inbox/dup/snow/copy of a.jpg"));
         Assert.NotEqual(id, await IdAsync(b, "inbox/other/fox/a.jpg"));
         var messages = await DrainAsync(b);
         Assert.Equal(2, messages.SelectMany(m => m.ImageIds).Count());
+
+        // The copy is remembered: the next pass neither counts it as new nor re-applies the dataset's metadata.
+        var again = await scanner.ScanAsync(Ct);
+        Assert.Equal((0, 0, 3, 0, 0), (again.ImagesCreated, again.Duplicates, again.AlreadyRegistered, again.TagsAdded, again.MessagesSent));
     }
 
     [Fact]
