@@ -485,4 +485,55 @@ public abstract class LabelBatchHandlerContract : IAsyncDisposable
         Assert.Equal(0, await seeded.Queue.GetApproximateCountAsync(Ct));
         Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i => Assert.Equal(ImageStatus.Labelled, i.Status));
     }
+
+    private LabelWorker Worker(LabelBatchBackend backend, IWorkQueue queue, IBlobStore? imageBlobs = null, int concurrency = 2)
+    {
+        var options = Options();
+        return new LabelWorker(
+            queue, Handler(backend, options, imageBlobs: imageBlobs),
+            Microsoft.Extensions.Options.Options.Create(new LabelWorkerOptions { Concurrency = concurrency, MinIdleDelay = TimeSpan.FromMilliseconds(10), MaxIdleDelay = TimeSpan.FromMilliseconds(100) }),
+            Microsoft.Extensions.Options.Options.Create(options), NullLogger<LabelWorker>.Instance);
+    }
+
+    [Fact]
+    public async Task Worker_HandlesEveryMessageOnTheQueue_AndStopsWhenCancelled()
+    {
+        var seeded = await SeedAsync(hostile: false);
+        var ids = seeded.Ids.Values.ToList();
+        var queue = new ExtensionCountingQueue(seeded.Queue, extensionsToWaitFor: int.MaxValue, deletesToWaitFor: 3);
+        foreach (var chunk in ids.Chunk(2))
+        {
+            await queue.SendAsync(LabelMessage.Create(chunk).ToJson(), null, Ct);
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var run = Worker(seeded.Backend, queue).RunAsync(stop.Token);
+        await queue.Deleted.WaitAsync(Ct);
+        await stop.CancelAsync();
+        await run;
+
+        Assert.All(await seeded.Backend.Store.GetImagesAsync(ids, Ct), i => Assert.Equal(ImageStatus.Labelled, i.Status));
+        Assert.Equal(0, await seeded.Queue.GetApproximateCountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Worker_OnShutdown_ReleasesTheMessageInFlight()
+    {
+        var seeded = await SeedAsync(hostile: false);
+        var never = new TaskCompletionSource();
+        var gated = new GatedBlobStore(seeded.Backend.Blobs, never.Task);
+        var body = LabelMessage.Create([.. seeded.Ids.Values]).ToJson();
+        await seeded.Queue.SendAsync(body, null, Ct);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var run = Worker(seeded.Backend, seeded.Queue, gated, concurrency: 1).RunAsync(stop.Token);
+        await gated.Entered.WaitAsync(Ct);
+        await stop.CancelAsync();
+        await run;
+
+        // Visible again at once (not after its 5-minute lease), one delivery further on.
+        var again = Assert.Single(await seeded.Queue.ReceiveAsync(1, TimeSpan.FromMinutes(1), Ct));
+        Assert.Equal((body, 2L), (again.Body, again.DequeueCount));
+        Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i => Assert.Equal(ImageStatus.Queued, i.Status));
+    }
 }

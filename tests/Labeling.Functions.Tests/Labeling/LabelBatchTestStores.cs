@@ -36,6 +36,11 @@ internal sealed class FlakyBlobStore(IBlobStore inner, int failuresPerBlob) : IB
 /// <summary>A real blob store whose reads wait for <c>gate</c> (to hold a batch open for as long as a test needs).</summary>
 internal sealed class GatedBlobStore(IBlobStore inner, Task gate) : IBlobStore
 {
+    private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the first read starts waiting.</summary>
+    public Task Entered => _entered.Task;
+
     public string Container => inner.Container;
 
     public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => inner.CreateIfNotExistsAsync(cancellationToken);
@@ -45,6 +50,7 @@ internal sealed class GatedBlobStore(IBlobStore inner, Task gate) : IBlobStore
 
     public async Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken)
     {
+        _entered.TrySetResult();
         await gate.WaitAsync(cancellationToken);
         return await inner.OpenReadAsync(name, cancellationToken);
     }
@@ -56,11 +62,15 @@ internal sealed class GatedBlobStore(IBlobStore inner, Task gate) : IBlobStore
     public Task<BlobItem?> GetPropertiesAsync(string name, CancellationToken cancellationToken) => inner.GetPropertiesAsync(name, cancellationToken);
 }
 
-/// <summary>A real work queue that counts lease extensions and completes <see cref="Extended"/> after the given number.</summary>
-internal sealed class ExtensionCountingQueue(IWorkQueue inner, int extensionsToWaitFor) : IWorkQueue
+/// <summary>A real work queue that counts lease extensions and deletes, completing <see cref="Extended"/> and <see cref="Deleted"/> after the given numbers.</summary>
+internal sealed class ExtensionCountingQueue(IWorkQueue inner, int extensionsToWaitFor, int deletesToWaitFor = 1) : IWorkQueue
 {
     private readonly TaskCompletionSource _extended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _deleted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _extensions;
+    private int _deletes;
+
+    public Task Deleted => _deleted.Task;
 
     public Task Extended => _extended.Task;
 
@@ -88,7 +98,14 @@ internal sealed class ExtensionCountingQueue(IWorkQueue inner, int extensionsToW
         return updated;
     }
 
-    public Task DeleteAsync(QueueMessage message, CancellationToken cancellationToken) => inner.DeleteAsync(message, cancellationToken);
+    public async Task DeleteAsync(QueueMessage message, CancellationToken cancellationToken)
+    {
+        await inner.DeleteAsync(message, cancellationToken);
+        if (Interlocked.Increment(ref _deletes) >= deletesToWaitFor)
+        {
+            _deleted.TrySetResult();
+        }
+    }
 
     public Task DeadLetterAsync(QueueMessage message, string error, CancellationToken cancellationToken) => inner.DeadLetterAsync(message, error, cancellationToken);
 
