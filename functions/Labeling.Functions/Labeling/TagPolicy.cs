@@ -16,6 +16,8 @@ namespace Labeling.Functions.Labeling;
 /// </summary>
 public sealed class TagPolicy
 {
+    private readonly Dictionary<string, float> _thresholds;
+
     /// <summary>Creates the policy; <paramref name="options"/> are validated.</summary>
     public TagPolicy(TagPolicyOptions options)
     {
@@ -24,8 +26,6 @@ public sealed class TagPolicy
         Options = options;
         _thresholds = options.ClassThresholds.ToDictionary(p => TagName.Normalise(p.Key), p => p.Value, StringComparer.Ordinal);
     }
-
-    private readonly Dictionary<string, float> _thresholds;
 
     /// <summary>The options in force.</summary>
     public TagPolicyOptions Options { get; }
