@@ -1,0 +1,271 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Labeling.Blobs;
+using Labeling.Detection;
+using Labeling.Labels;
+using Labeling.Vocabulary;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Labeling.Functions.Labeling;
+
+/// <summary>
+/// Serves the active model (<see cref="ILabelStore.GetActiveModelAsync"/>): its file is downloaded from
+/// the blob store (<see cref="ModelRecord.BlobUri"/> is the blob name, e.g. <c>models/v1.onnx</c>) into
+/// <see cref="LabelBatchOptions.ModelCacheFolder"/> as <c>{sha256}.onnx</c>, checked against
+/// <see cref="ModelRecord.Sha256"/>, and loaded with <see cref="OnnxDetector.Load"/>. The detector is
+/// kept per model; when another model becomes active the next <see cref="AcquireAsync"/> loads it and
+/// swaps it in, and the old detector is disposed when its last lease is.
+/// </summary>
+public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposable
+{
+    private readonly ILabelStore _store;
+    private readonly IBlobStore _blobs;
+    private readonly LabelBatchOptions _options;
+    private readonly DetectorOptions _detectorOptions;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _loadGate = new(1, 1);
+    private Loaded? _current;
+    private bool _disposed;
+
+    /// <summary>Creates the provider.</summary>
+    public ActiveDetectorProvider(
+        ILabelStore store, IBlobStore blobs, IOptions<LabelBatchOptions> options, IOptions<DetectorOptions> detectorOptions, ILogger<ActiveDetectorProvider> logger)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(detectorOptions);
+        ArgumentNullException.ThrowIfNull(logger);
+        _store = store;
+        _blobs = blobs;
+        _options = options.Value;
+        _detectorOptions = detectorOptions.Value;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public async Task<ActiveModelLease> AcquireAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var record = await _store.GetActiveModelAsync(cancellationToken)
+            ?? throw new ActiveModelException("No model is active: register a model and activate it (ILabelStore.RegisterModelAsync, ActivateModelAsync) before labelling.");
+        if (TryLease(Volatile.Read(ref _current), record) is { } fast)
+        {
+            return fast;
+        }
+
+        await _loadGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (TryLease(_current, record) is { } lease)
+            {
+                return lease;
+            }
+
+            var loaded = await LoadAsync(record, cancellationToken);
+            var previous = Interlocked.Exchange(ref _current, loaded);
+            previous?.Release(); // the provider's own reference: disposed once batches using it are done
+            Log.Swapped(_logger, previous?.Model.Version, record.Version);
+            return TryLease(loaded, record) ?? throw new InvalidOperationException("A freshly loaded detector could not be leased.");
+        }
+        finally
+        {
+            _loadGate.Release();
+        }
+    }
+
+    /// <summary>Releases the current detector (disposed once no lease holds it).</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        Interlocked.Exchange(ref _current, null)?.Release();
+        _loadGate.Dispose();
+    }
+
+    private static ActiveModelLease? TryLease(Loaded? loaded, ModelRecord record) =>
+        loaded is not null && loaded.Model.Id == record.Id && loaded.TryAddReference()
+            ? new ActiveModelLease(loaded.Detector, loaded.Model, loaded.Encoder, loaded.Release)
+            : null;
+
+    private async Task<Loaded> LoadAsync(ModelRecord record, CancellationToken cancellationToken)
+    {
+        if (!Sha256Hex().IsMatch(record.Sha256))
+        {
+            throw new ActiveModelException($"Model {record.Version}: the registered sha256 '{record.Sha256}' is not 64 hex digits.");
+        }
+
+        if (record.Contract != DetectorInfo.RegionEmbeddingContract)
+        {
+            throw new ActiveModelException($"Model {record.Version} follows '{record.Contract}'; label batches are served by {DetectorInfo.RegionEmbeddingContract} models only for now.");
+        }
+
+        var path = await EnsureFileAsync(record, cancellationToken);
+        OnnxDetector detector;
+        try
+        {
+            detector = OnnxDetector.Load(path, _detectorOptions, _logger);
+        }
+        catch (DetectorContractException e)
+        {
+            throw new ActiveModelException($"Model {record.Version} ('{record.BlobUri}') cannot be loaded: {e.Message}", e);
+        }
+
+        try
+        {
+            var space = detector.Info.EmbeddingSpace ?? "";
+            if (record.EmbeddingSpace is { } registered && registered != space)
+            {
+                throw new ActiveModelException($"Model {record.Version} is registered in embedding space '{registered}' but its file declares '{space}'.");
+            }
+
+            return new Loaded(detector, record, CreateEncoder(space));
+        }
+        catch
+        {
+            detector.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The text encoder of an embedding space: <c>hashbow-D</c> for now.</summary>
+    /// <exception cref="ActiveModelException">No encoder serves <paramref name="space"/>.</exception>
+    public static ITextEncoder CreateEncoder(string space)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        var match = HashBowSpace().Match(space);
+        if (match.Success && int.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var dimension) && dimension > 0)
+        {
+            return new CachingTextEncoder(new HashBowEncoder(dimension));
+        }
+
+        throw new ActiveModelException($"No text encoder for embedding space '{space}': label batches support hashbow-D spaces only for now.");
+    }
+
+    private async Task<string> EnsureFileAsync(ModelRecord record, CancellationToken cancellationToken)
+    {
+        var expected = record.Sha256.ToLowerInvariant();
+        var folder = Path.GetFullPath(_options.ModelCacheFolder);
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, expected + ".onnx");
+        if (File.Exists(path))
+        {
+            await using var cached = File.OpenRead(path);
+            if (Convert.ToHexStringLower(await SHA256.HashDataAsync(cached, cancellationToken)) == expected)
+            {
+                return path;
+            }
+
+            Log.CacheCorrupt(_logger, path);
+        }
+
+        var staging = Path.Combine(folder, $".{expected}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            string actual;
+            Stream source;
+            try
+            {
+                source = await _blobs.OpenReadAsync(record.BlobUri, cancellationToken);
+            }
+            catch (BlobNotFoundException e)
+            {
+                throw new ActiveModelException($"Model {record.Version}: its file '{record.BlobUri}' is not in blob container '{_blobs.Container}'.", e);
+            }
+            catch (InvalidBlobNameException e)
+            {
+                throw new ActiveModelException($"Model {record.Version}: '{record.BlobUri}' is not a valid blob name.", e);
+            }
+
+            await using (source)
+            await using (var file = new FileStream(staging, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var buffer = new byte[1 << 16];
+                int read;
+                while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    hash.AppendData(buffer, 0, read);
+                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
+
+                actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            }
+
+            if (actual != expected)
+            {
+                throw new ActiveModelException(
+                    $"Model {record.Version}: the file '{record.BlobUri}' has sha256 {actual} but the registry says {expected}; refusing to load it.");
+            }
+
+            File.Move(staging, path, overwrite: true);
+            Log.Downloaded(_logger, record.Version, record.BlobUri, path);
+            return path;
+        }
+        finally
+        {
+            File.Delete(staging);
+        }
+    }
+
+    [GeneratedRegex("^[0-9a-fA-F]{64}$")]
+    private static partial Regex Sha256Hex();
+
+    [GeneratedRegex(@"^hashbow-([0-9]{1,6})$")]
+    private static partial Regex HashBowSpace();
+
+    // A loaded detector and its reference count: one for the provider while it is current, one per lease.
+    private sealed class Loaded(OnnxDetector detector, ModelRecord model, ITextEncoder encoder)
+    {
+        private int _references = 1;
+
+        public OnnxDetector Detector { get; } = detector;
+
+        public ModelRecord Model { get; } = model;
+
+        public ITextEncoder Encoder { get; } = encoder;
+
+        public bool TryAddReference()
+        {
+            while (true)
+            {
+                var current = Volatile.Read(ref _references);
+                if (current == 0)
+                {
+                    return false;
+                }
+
+                if (Interlocked.CompareExchange(ref _references, current + 1, current) == current)
+                {
+                    return true;
+                }
+            }
+        }
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _references) == 0)
+            {
+                Detector.Dispose();
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Active model is now {Version} (was {Previous}).")]
+        public static partial void Swapped(ILogger logger, string? previous, string version);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Downloaded model {Version} from '{BlobName}' to '{Path}' (sha256 verified).")]
+        public static partial void Downloaded(ILogger logger, string version, string blobName, string path);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Cached model file '{Path}' does not match its sha256; downloading it again.")]
+        public static partial void CacheCorrupt(ILogger logger, string path);
+    }
+}

@@ -1,0 +1,164 @@
+using Labeling.Queues;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Labeling.Functions.Labeling;
+
+/// <summary>Options of <see cref="LabelWorker"/>. Bound from the <c>LabelWorker</c> configuration section.</summary>
+public sealed class LabelWorkerOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string Section = "LabelWorker";
+
+    /// <summary>Messages handled at once. Default 1 (one batch keeps a detector busy; raise it when stages, not the model, are the bottleneck).</summary>
+    public int Concurrency { get; set; } = 1;
+
+    /// <summary>First wait after an empty receive (or a failed one); doubles up to <see cref="MaxIdleDelay"/>. Default 1 second.</summary>
+    public TimeSpan MinIdleDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between receives while the queue stays empty. Default 30 seconds.</summary>
+    public TimeSpan MaxIdleDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> when a value is out of range.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Concurrency, 1);
+        if (MinIdleDelay <= TimeSpan.Zero || MaxIdleDelay < MinIdleDelay)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinIdleDelay), "Need 0 < MinIdleDelay <= MaxIdleDelay.");
+        }
+    }
+}
+
+/// <summary>
+/// The label-queue loop, for a host to run (a <c>BackgroundService</c> wraps <see cref="RunAsync"/>):
+/// receives one message per free slot with the batch's visibility timeout, hands it to
+/// <see cref="LabelBatchHandler"/>, and backs off exponentially while the queue is empty or failing.
+/// On cancellation it stops receiving; the handlers in flight release their messages (visibility 0)
+/// and <see cref="RunAsync"/> returns once they have.
+/// </summary>
+public sealed partial class LabelWorker
+{
+    private readonly IWorkQueue _queue;
+    private readonly LabelBatchHandler _handler;
+    private readonly LabelWorkerOptions _options;
+    private readonly TimeSpan _visibility;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the worker; the options are validated.</summary>
+    public LabelWorker(
+        IWorkQueue queue, LabelBatchHandler handler, IOptions<LabelWorkerOptions> options, IOptions<LabelBatchOptions> batchOptions, ILogger<LabelWorker> logger, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(batchOptions);
+        ArgumentNullException.ThrowIfNull(logger);
+        options.Value.Validate();
+        _queue = queue;
+        _handler = handler;
+        _options = options.Value;
+        _visibility = batchOptions.Value.VisibilityTimeout;
+        _logger = logger;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Runs until <paramref name="stoppingToken"/> is cancelled, then waits for the batches in flight to release their messages.</summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        using var slots = new SemaphoreSlim(_options.Concurrency, _options.Concurrency);
+        var running = new List<Task>();
+        var idle = _options.MinIdleDelay;
+        Log.Started(_logger, _queue.Name, _options.Concurrency);
+        try
+        {
+            await _queue.CreateIfNotExistsAsync(stoppingToken);
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await slots.WaitAsync(stoppingToken);
+                IReadOnlyList<QueueMessage> messages;
+                try
+                {
+                    messages = await _queue.ReceiveAsync(1, _visibility, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A queue outage is not an empty queue: say so, and back off the same way.
+                    slots.Release();
+                    Log.ReceiveFailed(_logger, _queue.Name, idle, e);
+                    await Task.Delay(idle, _time, stoppingToken);
+                    idle = Next(idle);
+                    continue;
+                }
+
+                if (messages.Count == 0)
+                {
+                    slots.Release();
+                    await Task.Delay(idle, _time, stoppingToken);
+                    idle = Next(idle);
+                    continue;
+                }
+
+                idle = _options.MinIdleDelay;
+                running.RemoveAll(t => t.IsCompleted);
+                running.Add(HandleAsync(messages[0], slots, stoppingToken));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        finally
+        {
+            await Task.WhenAll(running);
+            Log.Stopped(_logger, _queue.Name);
+        }
+    }
+
+    private TimeSpan Next(TimeSpan idle)
+    {
+        var doubled = idle * 2;
+        return doubled < _options.MaxIdleDelay ? doubled : _options.MaxIdleDelay;
+    }
+
+    private Task HandleAsync(QueueMessage message, SemaphoreSlim slots, CancellationToken stoppingToken) => Task.Run(async () =>
+    {
+        try
+        {
+            var outcome = await _handler.HandleAsync(message, _queue, stoppingToken);
+            Log.Handled(_logger, message.MessageId, outcome);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The handler released the message on its way out.
+        }
+        catch (Exception e)
+        {
+            // The message comes back when its lease expires; the handler decides its fate then.
+            Log.HandlerFailed(_logger, message.MessageId, e);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }, CancellationToken.None);
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Label worker started on queue '{Queue}' with {Concurrency} slots.")]
+        public static partial void Started(ILogger logger, string queue, int concurrency);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Label worker on queue '{Queue}' stopped.")]
+        public static partial void Stopped(ILogger logger, string queue);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Receiving from queue '{Queue}' failed; trying again in {Delay}.")]
+        public static partial void ReceiveFailed(ILogger logger, string queue, TimeSpan delay, Exception exception);
+
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Message {MessageId}: {Outcome}.")]
+        public static partial void Handled(ILogger logger, string messageId, LabelBatchOutcome outcome);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Handling message {MessageId} failed unexpectedly; it comes back when its lease expires.")]
+        public static partial void HandlerFailed(ILogger logger, string messageId, Exception exception);
+    }
+}

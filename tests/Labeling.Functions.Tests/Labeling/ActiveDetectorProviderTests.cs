@@ -1,0 +1,141 @@
+using System.Security.Cryptography;
+using Labeling.Blobs;
+using Labeling.Detection;
+using Labeling.Functions.Labeling;
+using Labeling.Labels;
+using Labeling.Sql;
+using Labeling.Testing;
+using Labeling.Vocabulary;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Labeling.Functions.Tests.Labeling;
+
+/// <summary>The active-model provider on the embedded stack (SQLite labels, local folder blobs).</summary>
+public sealed class ActiveDetectorProviderTests : IAsyncDisposable
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private readonly LabelBatchTempFolder _folder = new();
+    private readonly LabelsDatabase _database;
+    private readonly SqliteLabelStore _store;
+    private readonly LocalFolderBlobStore _blobs;
+
+    public ActiveDetectorProviderTests()
+    {
+        _database = _folder.CreateMigratedSqlite("labels.db");
+        _store = new SqliteLabelStore(_database);
+        _blobs = new LocalFolderBlobStore(Options.Create(new LocalBlobStoreOptions { RootPath = Path.Combine(_folder.Path, "blobs"), Container = "models", FlushToDisk = false }));
+    }
+
+    private ActiveDetectorProvider Provider() => new(
+        _store, _blobs, Options.Create(new LabelBatchOptions { ModelCacheFolder = Path.Combine(_folder.Path, "cache") }),
+        Options.Create(new DetectorOptions { IntraOpThreads = 1 }), NullLogger<ActiveDetectorProvider>.Instance);
+
+    private async Task<string> UploadModelAsync(string blobName, string space = "hashbow-8")
+    {
+        await _blobs.CreateIfNotExistsAsync(Ct);
+        var path = Path.Combine(_folder.Path, $"{Guid.NewGuid():N}.onnx");
+        DetectorModels.ConstantRegionEmbedding(path, new float[,] { { 0, 0, 64, 64 } }, [0.5f], new float[1, 8] { { 1, 0, 0, 0, 0, 0, 0, 0 } }, new DetectorModels.RegionSettings { Space = space });
+        var bytes = await File.ReadAllBytesAsync(path, Ct);
+        using var content = new MemoryStream(bytes);
+        await _blobs.WriteAsync(blobName, content, overwrite: true, Ct);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
+    }
+
+    private async Task RegisterAndActivateAsync(string version, string blobName, string sha, string space = "hashbow-8")
+    {
+        await _store.RegisterModelAsync(new NewModel(version, DetectorInfo.RegionEmbeddingContract, blobName, sha, space), Ct);
+        await _store.ActivateModelAsync(version, Ct);
+    }
+
+    [Fact]
+    public async Task Acquire_WithoutAnActiveModel_SaysSo()
+    {
+        using var provider = Provider();
+
+        var e = await Assert.ThrowsAsync<ActiveModelException>(() => provider.AcquireAsync(Ct));
+
+        Assert.Contains("No model is active", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Acquire_LoadsTheActiveModel_WithAnEncoderOfItsSpace_AndCachesItPerVersion()
+    {
+        var sha = await UploadModelAsync("models/v1.onnx");
+        await RegisterAndActivateAsync("v1", "models/v1.onnx", sha);
+        using var provider = Provider();
+
+        using var first = await provider.AcquireAsync(Ct);
+        using var second = await provider.AcquireAsync(Ct);
+
+        Assert.Equal("v1", first.Model.Version);
+        Assert.Equal("hashbow-8", first.Encoder!.Space);
+        Assert.Equal(new HashBowEncoder(8).Encode("red fox"), first.Encoder.Encode("Red_Fox"));
+        Assert.Same(first.Detector, second.Detector);
+        Assert.True(File.Exists(Path.Combine(_folder.Path, "cache", sha + ".onnx")));
+    }
+
+    [Fact]
+    public async Task Acquire_AfterAnotherModelIsActivated_SwapsToIt_WhileTheOldLeaseKeepsWorking()
+    {
+        var sha1 = await UploadModelAsync("models/v1.onnx");
+        await RegisterAndActivateAsync("v1", "models/v1.onnx", sha1);
+        using var provider = Provider();
+        using var old = await provider.AcquireAsync(Ct);
+        var sha2 = await UploadModelAsync("models/v2.onnx");
+        await RegisterAndActivateAsync("v2", "models/v2.onnx", sha2);
+
+        using var current = await provider.AcquireAsync(Ct);
+
+        Assert.Equal(("v1", "v2"), (old.Model.Version, current.Model.Version));
+        Assert.NotSame(old.Detector, current.Detector);
+        // The replaced detector is disposed only when its last lease is: it still answers now.
+        var image = new global::Labeling.Imaging.DecodedImage(8, 8, 8, 8, "test", new byte[8 * 8 * 3]);
+        var vocabulary = global::Labeling.Vocabulary.Vocabulary.Create(old.Encoder!, ["cat"]);
+        Assert.Single(old.Detector.Detect([image], new DetectionRequest { Vocabulary = vocabulary, ScoreThreshold = 0 }, Ct)[0].Proposals);
+    }
+
+    [Fact]
+    public async Task Acquire_FileNotMatchingTheRegisteredSha256_IsRefused()
+    {
+        await UploadModelAsync("models/v1.onnx");
+        await RegisterAndActivateAsync("v1", "models/v1.onnx", new string('a', 64));
+        using var provider = Provider();
+
+        var e = await Assert.ThrowsAsync<ActiveModelException>(() => provider.AcquireAsync(Ct));
+
+        Assert.Contains("refusing to load it", e.Message, StringComparison.Ordinal);
+        Assert.Contains(new string('a', 64), e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_folder.Path, "cache")));
+    }
+
+    [Fact]
+    public async Task Acquire_ModelInASpaceWithoutAnEncoder_IsRefusedClearly()
+    {
+        var sha = await UploadModelAsync("models/v1.onnx", space: "clip-vit-b32");
+        await RegisterAndActivateAsync("v1", "models/v1.onnx", sha, space: "clip-vit-b32");
+        using var provider = Provider();
+
+        var e = await Assert.ThrowsAsync<ActiveModelException>(() => provider.AcquireAsync(Ct));
+
+        Assert.Contains("No text encoder for embedding space 'clip-vit-b32'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Acquire_ModelFileMissingFromBlobs_SaysWhichBlob()
+    {
+        await _blobs.CreateIfNotExistsAsync(Ct);
+        await RegisterAndActivateAsync("v1", "models/nowhere.onnx", new string('b', 64));
+        using var provider = Provider();
+
+        var e = await Assert.ThrowsAsync<ActiveModelException>(() => provider.AcquireAsync(Ct));
+
+        Assert.Contains("models/nowhere.onnx", e.Message, StringComparison.Ordinal);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _database.DisposeAsync();
+        _folder.Dispose();
+    }
+}
