@@ -3,7 +3,7 @@ using System.IO.Hashing;
 using System.Security.Cryptography;
 using Labeling.Blobs;
 using Labeling.Detection;
-using Labeling.Functions.Labeling;
+using Labeling.Functions.Batches;
 using Labeling.Imaging;
 using Labeling.Labels;
 using Labeling.Queues;
@@ -13,7 +13,7 @@ using Labeling.Vocabulary;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace Labeling.Functions.Tests.Labeling;
+namespace Labeling.Functions.Tests.Batches;
 
 /// <summary>
 /// <see cref="LabelBatchHandler"/> end to end on real backends, with a constant region-embedding model

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Labeling.Labels;
 using Labeling.Vocabulary;
 
-namespace Labeling.Functions.Labeling;
+namespace Labeling.Functions.Batches;
 
 /// <summary>Remembers the vectors of an encoder by normalised name: a worker sees the same tag names batch after batch.</summary>
 internal sealed class CachingTextEncoder(ITextEncoder inner) : ITextEncoder

@@ -1,10 +1,10 @@
 using Azure;
 using Labeling.Blobs;
-using Labeling.Functions.Labeling;
+using Labeling.Functions.Batches;
 using Labeling.Queues;
 using Microsoft.Data.Sqlite;
 
-namespace Labeling.Functions.Tests.Labeling;
+namespace Labeling.Functions.Tests.Batches;
 
 public sealed class TransientErrorsTests
 {

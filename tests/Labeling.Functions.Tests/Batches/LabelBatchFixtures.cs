@@ -2,7 +2,7 @@ using Labeling.Schema;
 using Labeling.Sql;
 using Labeling.Testing;
 
-namespace Labeling.Functions.Tests.Labeling;
+namespace Labeling.Functions.Tests.Batches;
 
 /// <summary>One PostgreSQL server and one in-memory Azurite for the label-batch tests of a class; each test uses its own database, container and queue.</summary>
 public sealed class LabelBatchServersFixture : IAsyncLifetime

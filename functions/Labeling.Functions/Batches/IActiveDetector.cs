@@ -2,7 +2,7 @@ using Labeling.Detection;
 using Labeling.Labels;
 using Labeling.Vocabulary;
 
-namespace Labeling.Functions.Labeling;
+namespace Labeling.Functions.Batches;
 
 /// <summary>The detector of the active model, for one batch at a time.</summary>
 public interface IActiveDetector

@@ -1,4 +1,4 @@
-namespace Labeling.Functions.Labeling;
+namespace Labeling.Functions.Batches;
 
 /// <summary>Options of <see cref="LabelBatchHandler"/> and <see cref="ActiveDetectorProvider"/>. Bound from the <c>LabelBatch</c> configuration section.</summary>
 public sealed class LabelBatchOptions

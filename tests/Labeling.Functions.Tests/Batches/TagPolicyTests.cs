@@ -1,9 +1,9 @@
 using Labeling.Detection;
-using Labeling.Functions.Labeling;
+using Labeling.Functions.Batches;
 using Labeling.Labels;
 using DetectedBox = Labeling.Detection.Detection;
 
-namespace Labeling.Functions.Tests.Labeling;
+namespace Labeling.Functions.Tests.Batches;
 
 /// <summary>The tag policy on hand-made detector answers: no model, no I/O.</summary>
 public sealed class TagPolicyTests

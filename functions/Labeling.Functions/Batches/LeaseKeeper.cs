@@ -1,7 +1,7 @@
 using Labeling.Queues;
 using Microsoft.Extensions.Logging;
 
-namespace Labeling.Functions.Labeling;
+namespace Labeling.Functions.Batches;
 
 /// <summary>
 /// Keeps the lease on a message while its batch runs: extends it every third of the visibility timeout

@@ -2,7 +2,7 @@ using Labeling.Detection;
 using Labeling.Labels;
 using DetectedBox = Labeling.Detection.Detection;
 
-namespace Labeling.Functions.Labeling;
+namespace Labeling.Functions.Batches;
 
 /// <summary>
 /// Turns a detector's answer about one image into the boxes that are stored (architecture: "Tag

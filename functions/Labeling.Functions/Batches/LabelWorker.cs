@@ -2,7 +2,7 @@ using Labeling.Queues;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Labeling.Functions.Labeling;
+namespace Labeling.Functions.Batches;
 
 /// <summary>Options of <see cref="LabelWorker"/>. Bound from the <c>LabelWorker</c> configuration section.</summary>
 public sealed class LabelWorkerOptions

@@ -6,7 +6,7 @@ using Labeling.Queues;
 using Labeling.Sql;
 using Microsoft.Extensions.Options;
 
-namespace Labeling.Functions.Tests.Labeling;
+namespace Labeling.Functions.Tests.Batches;
 
 /// <summary>The label-batch tests on the embedded stack: local folder blobs, SQLite labels and SQLite queue.</summary>
 public sealed class EmbeddedLabelBatchTests : LabelBatchHandlerContract

@@ -8,7 +8,7 @@ using Labeling.Vocabulary;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Labeling.Functions.Labeling;
+namespace Labeling.Functions.Batches;
 
 /// <summary>
 /// Serves the active model (<see cref="ILabelStore.GetActiveModelAsync"/>): its file is downloaded from

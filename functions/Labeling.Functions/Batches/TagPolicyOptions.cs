@@ -1,6 +1,6 @@
 using Labeling.Labels;
 
-namespace Labeling.Functions.Labeling;
+namespace Labeling.Functions.Batches;
 
 /// <summary>What the tag policy keeps of a detector's output (architecture: "Tag policy").</summary>
 public sealed class TagPolicyOptions

@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Net.Sockets;
 using System.Reflection;
 
-namespace Labeling.Functions.Labeling;
+namespace Labeling.Functions.Batches;
 
 /// <summary>
 /// Which failures are worth retrying: database errors, I/O and network failures, timeouts, and Azure

@@ -11,7 +11,7 @@ using Polly;
 using Polly.Retry;
 using ClassVocabulary = Labeling.Vocabulary.Vocabulary;
 
-namespace Labeling.Functions.Labeling;
+namespace Labeling.Functions.Batches;
 
 /// <summary>What became of a label message.</summary>
 public enum LabelBatchOutcome

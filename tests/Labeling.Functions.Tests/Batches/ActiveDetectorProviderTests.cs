@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Labeling.Blobs;
 using Labeling.Detection;
-using Labeling.Functions.Labeling;
+using Labeling.Functions.Batches;
 using Labeling.Labels;
 using Labeling.Sql;
 using Labeling.Testing;
@@ -9,7 +9,7 @@ using Labeling.Vocabulary;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace Labeling.Functions.Tests.Labeling;
+namespace Labeling.Functions.Tests.Batches;
 
 /// <summary>The active-model provider on the embedded stack (SQLite labels, local folder blobs).</summary>
 public sealed class ActiveDetectorProviderTests : IAsyncDisposable

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Labeling.Blobs;
 using Labeling.Queues;
 
-namespace Labeling.Functions.Tests.Labeling;
+namespace Labeling.Functions.Tests.Batches;
 
 /// <summary>A real blob store whose reads of each blob fail with <see cref="IOException"/> the first <c>failuresPerBlob</c> times (a flaky network).</summary>
 internal sealed class FlakyBlobStore(IBlobStore inner, int failuresPerBlob) : IBlobStore
