@@ -45,10 +45,12 @@ public sealed partial class LabelWorker
     private readonly TimeSpan _visibility;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly LabelWorkerMetrics? _metrics;
 
     /// <summary>Creates the worker; the options are validated.</summary>
     public LabelWorker(
-        IWorkQueue queue, LabelBatchHandler handler, IOptions<LabelWorkerOptions> options, IOptions<LabelBatchOptions> batchOptions, ILogger<LabelWorker> logger, TimeProvider? timeProvider = null)
+        IWorkQueue queue, LabelBatchHandler handler, IOptions<LabelWorkerOptions> options, IOptions<LabelBatchOptions> batchOptions, ILogger<LabelWorker> logger,
+        TimeProvider? timeProvider = null, LabelWorkerMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(handler);
@@ -62,6 +64,7 @@ public sealed partial class LabelWorker
         _visibility = batchOptions.Value.VisibilityTimeout;
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
+        _metrics = metrics;
     }
 
     /// <summary>Runs until <paramref name="stoppingToken"/> is cancelled, then waits for the batches in flight to release their messages.</summary>
@@ -81,6 +84,10 @@ public sealed partial class LabelWorker
                 try
                 {
                     messages = await _queue.ReceiveAsync(1, _visibility, stoppingToken);
+                    if (_metrics is not null)
+                    {
+                        _metrics.QueueDepth(await _queue.GetApproximateCountAsync(stoppingToken));
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -116,6 +123,18 @@ public sealed partial class LabelWorker
         }
     }
 
+    private static int ImageCount(QueueMessage message)
+    {
+        try
+        {
+            return LabelMessage.Parse(message.Body).ImageIds.Count;
+        }
+        catch (MalformedMessageException)
+        {
+            return 0;
+        }
+    }
+
     private TimeSpan Next(TimeSpan idle)
     {
         var doubled = idle * 2;
@@ -124,9 +143,11 @@ public sealed partial class LabelWorker
 
     private Task HandleAsync(QueueMessage message, SemaphoreSlim slots, CancellationToken stoppingToken) => Task.Run(async () =>
     {
+        _metrics?.Started();
+        var outcome = LabelBatchOutcome.Released;
         try
         {
-            var outcome = await _handler.HandleAsync(message, _queue, stoppingToken);
+            outcome = await _handler.HandleAsync(message, _queue, stoppingToken);
             Log.Handled(_logger, message.MessageId, outcome);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -140,6 +161,7 @@ public sealed partial class LabelWorker
         }
         finally
         {
+            _metrics?.Finished(outcome != LabelBatchOutcome.Completed, outcome == LabelBatchOutcome.Completed ? ImageCount(message) : 0);
             slots.Release();
         }
     }, CancellationToken.None);

@@ -1,0 +1,57 @@
+using Labeling.Detection;
+using Labeling.Functions.Batches;
+using Labeling.Functions.Ingest;
+using Labeling.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Labeling;
+
+/// <summary>DI registration of the queue-driven handlers; the backends (blobs, queues, labels database) are registered separately.</summary>
+public static class FunctionsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the inbox scanner, the label batch handler, the active-detector provider and the
+    /// label worker, with options bound from the <c>Ingest</c>, <c>LabelBatch</c>,
+    /// <c>LabelWorker</c> and <c>Detector</c> sections of <paramref name="configuration"/>.
+    /// </summary>
+    public static IServiceCollection AddLabelingFunctions(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<IngestOptions>().Bind(configuration.GetSection("Ingest")).Validate(Valid<IngestOptions>(o => o.Validate())).ValidateOnStart();
+        services.AddOptions<LabelBatchOptions>().Bind(configuration.GetSection(LabelBatchOptions.Section)).Validate(Valid<LabelBatchOptions>(o => o.Validate())).ValidateOnStart();
+        services.AddOptions<LabelWorkerOptions>().Bind(configuration.GetSection(LabelWorkerOptions.Section)).Validate(Valid<LabelWorkerOptions>(o => o.Validate())).ValidateOnStart();
+        services.AddOptions<DetectorOptions>().Bind(configuration.GetSection(DetectorOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<InboxScanner>();
+        services.TryAddSingleton<IActiveDetector, ActiveDetectorProvider>();
+        services.TryAddSingleton<LabelBatchHandler>();
+        services.TryAddSingleton<LabelWorkerMetrics>();
+        services.TryAddSingleton(sp => new LabelWorker(
+            sp.GetRequiredService<IWorkQueueFactory>().GetQueue(sp.GetRequiredService<IOptions<IngestOptions>>().Value.LabelQueue),
+            sp.GetRequiredService<LabelBatchHandler>(),
+            sp.GetRequiredService<IOptions<LabelWorkerOptions>>(),
+            sp.GetRequiredService<IOptions<LabelBatchOptions>>(),
+            sp.GetRequiredService<ILogger<LabelWorker>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<LabelWorkerMetrics>()));
+        return services;
+    }
+
+    // The options classes validate themselves by throwing; options validation wants a bool.
+    private static Func<T, bool> Valid<T>(Action<T> validate) => options =>
+    {
+        try
+        {
+            validate(options);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    };
+}
