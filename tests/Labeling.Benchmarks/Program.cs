@@ -1,9 +1,11 @@
 // dotnet run -c Release --project tests/Labeling.Benchmarks -- storage [options]   (boxes/s, queue messages/s)
 // dotnet run -c Release --project tests/Labeling.Benchmarks -- detector [options]  (decode + preprocess, detector batches)
+// dotnet run -c Release --project tests/Labeling.Benchmarks -- pipeline [options]  (end-to-end labelling vs the sum of its stages, worker memory)
 return args.FirstOrDefault() switch
 {
     "storage" => await Labeling.Benchmarks.StorageBenchmarks.RunAsync(args[1..]),
     "detector" => Labeling.Benchmarks.DetectorBenchmarks.Run(args[1..]),
+    "pipeline" => await Labeling.Benchmarks.PipelineBenchmarks.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -11,5 +13,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Labeling.Benchmarks storage [--boxes N] [--messages N] [--rounds N] [--images-per-call N] [--without-indexes]");
     Console.Error.WriteLine("       Labeling.Benchmarks detector [--iterations N] [--threads N]");
+    Console.Error.WriteLine("       Labeling.Benchmarks pipeline [--images N] [--batch N]");
     return 2;
 }
