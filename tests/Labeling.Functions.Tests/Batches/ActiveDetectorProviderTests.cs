@@ -15,7 +15,7 @@ namespace Labeling.Functions.Tests.Batches;
 public sealed class ActiveDetectorProviderTests : IAsyncDisposable
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-    private readonly LabelBatchTempFolder _folder = new();
+    private readonly TempFolder _folder = new();
     private readonly LabelsDatabase _database;
     private readonly SqliteLabelStore _store;
     private readonly LocalFolderBlobStore _blobs;

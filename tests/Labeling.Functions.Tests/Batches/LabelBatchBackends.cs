@@ -28,15 +28,15 @@ public sealed class EmbeddedLabelBatchTests : LabelBatchHandlerContract
 }
 
 /// <summary>The label-batch tests on the scale-out stack: Azure Blob Storage and Queues (Azurite) and PostgreSQL.</summary>
-public sealed class AzurePostgresLabelBatchTests(LabelBatchServersFixture servers) : LabelBatchHandlerContract, IClassFixture<LabelBatchServersFixture>
+public sealed class AzurePostgresLabelBatchTests(PostgresFixture postgres, AzuriteFixture azurite) : LabelBatchHandlerContract
 {
     protected override async Task<LabelBatchBackend> CreateBackendAsync(int maxDequeueCount)
     {
-        var database = await servers.CreateMigratedDatabaseAsync();
+        var database = await postgres.CreateMigratedDatabaseAsync();
         Track(database);
-        var blobs = new AzureBlobStore(new BlobServiceClient(servers.Azurite.ConnectionString).GetBlobContainerClient(UniqueName("c")));
+        var blobs = new AzureBlobStore(new BlobServiceClient(azurite.Server.ConnectionString).GetBlobContainerClient(UniqueName("c")));
         await blobs.CreateIfNotExistsAsync(Ct);
-        var service = new QueueServiceClient(servers.Azurite.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
+        var service = new QueueServiceClient(azurite.Server.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
         var queues = new AzureWorkQueueFactory(service, new WorkQueueOptions { MaxDequeueCount = maxDequeueCount });
         return new LabelBatchBackend(new PostgresLabelStore(database), blobs, queues);
     }

@@ -39,7 +39,7 @@ public abstract class LabelBatchHandlerContract : IAsyncDisposable
     private readonly List<IAsyncDisposable> _disposables = [];
     private readonly List<IDisposable> _providers = [];
 
-    protected LabelBatchTempFolder Folder { get; } = new();
+    protected TempFolder Folder { get; } = new();
 
     /// <summary>Fresh ports for one test (own database, container and queues).</summary>
     protected abstract Task<LabelBatchBackend> CreateBackendAsync(int maxDequeueCount);

@@ -12,7 +12,7 @@ namespace Labeling.Functions.Tests.Ingest;
 /// <summary>The inbox scan on the embedded stack: a local blob folder, SQLite labels and the SQLite queue table.</summary>
 public sealed class EmbeddedInboxScannerTests : InboxScannerContract, IAsyncDisposable
 {
-    private readonly IngestTempFolder _folder = new();
+    private readonly TempFolder _folder = new();
     private readonly List<LabelsDatabase> _databases = [];
 
     protected override async Task<Backend> CreateBackendAsync()
@@ -126,7 +126,7 @@ public sealed class EmbeddedInboxScannerTests : InboxScannerContract, IAsyncDisp
 }
 
 /// <summary>The inbox scan on the scale-out stack: Azure blobs and queues (Azurite) and PostgreSQL.</summary>
-public sealed class ScaleOutInboxScannerTests(IngestAzuriteFixture azurite, IngestPostgresFixture postgres) : InboxScannerContract, IAsyncDisposable
+public sealed class ScaleOutInboxScannerTests(AzuriteFixture azurite, PostgresFixture postgres) : InboxScannerContract, IAsyncDisposable
 {
     private readonly List<LabelsDatabase> _databases = [];
 

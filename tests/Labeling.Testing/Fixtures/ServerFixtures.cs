@@ -1,14 +1,13 @@
 using Labeling.Schema;
 using Labeling.Sql;
-using Labeling.Testing;
 
-[assembly: AssemblyFixture(typeof(Labeling.Functions.Tests.Ingest.IngestPostgresFixture))]
-[assembly: AssemblyFixture(typeof(Labeling.Functions.Tests.Ingest.IngestAzuriteFixture))]
+namespace Labeling.Testing;
 
-namespace Labeling.Functions.Tests.Ingest;
+// Compiled into each test project (see its csproj) rather than into Labeling.Testing, which stays
+// free of xUnit: the fixtures need xUnit's lifetime interfaces and the test context.
 
-/// <summary>One PostgreSQL server for the ingest tests; every test creates its own database in it.</summary>
-public sealed class IngestPostgresFixture : IAsyncLifetime
+/// <summary>One PostgreSQL server for the whole test assembly; every test creates its own database in it.</summary>
+public sealed class PostgresFixture : IAsyncLifetime
 {
     private PostgresServer? _server;
 
@@ -27,15 +26,15 @@ public sealed class IngestPostgresFixture : IAsyncLifetime
     /// <summary>A fresh, migrated database of its own.</summary>
     public async Task<LabelsDatabase> CreateMigratedDatabaseAsync()
     {
-        var connectionString = await Server.CreateDatabaseAsync("ingest", TestContext.Current.CancellationToken);
+        var connectionString = await Server.CreateDatabaseAsync("t", TestContext.Current.CancellationToken);
         var database = LabelsDatabase.Create(new DatabaseOptions { Provider = DatabaseProvider.Postgres, ConnectionString = connectionString });
         database.Migrate();
         return database;
     }
 }
 
-/// <summary>One in-memory Azurite for the ingest tests; every test uses its own container and queue names.</summary>
-public sealed class IngestAzuriteFixture : IAsyncLifetime
+/// <summary>One in-memory Azurite for the whole test assembly; every test uses its own container and queue names.</summary>
+public sealed class AzuriteFixture : IAsyncLifetime
 {
     private AzuriteServer? _server;
 
@@ -53,11 +52,11 @@ public sealed class IngestAzuriteFixture : IAsyncLifetime
 }
 
 /// <summary>A folder of its own per test, deleted afterwards.</summary>
-public sealed class IngestTempFolder : IDisposable
+public sealed class TempFolder : IDisposable
 {
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "labeling-ingest-" + Guid.NewGuid().ToString("N")[..12]);
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "labeling-test-" + Guid.NewGuid().ToString("N")[..12]);
 
-    public IngestTempFolder() => Directory.CreateDirectory(Path);
+    public TempFolder() => Directory.CreateDirectory(Path);
 
     /// <summary>A fresh, migrated SQLite database file in this folder.</summary>
     public LabelsDatabase CreateMigratedSqlite(string file = "labeling.db")
