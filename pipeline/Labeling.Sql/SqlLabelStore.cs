@@ -455,6 +455,19 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
             : new ModelRecord(row.Id, row.Version, row.Contract, row.BlobUri, row.Sha256, row.EmbeddingSpace, row.ParentId, Enum.Parse<ModelStatus>(row.Status, ignoreCase: true));
     }
 
+    public async Task<IReadOnlyList<ModelRecord>> ListModelsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<ModelRow>(new CommandDefinition(
+            """
+            SELECT id AS Id, version AS Version, contract AS Contract, blob_uri AS BlobUri, sha256 AS Sha256,
+                   embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status
+            FROM models ORDER BY id
+            """,
+            cancellationToken: cancellationToken));
+        return [.. rows.Select(row => new ModelRecord(row.Id, row.Version, row.Contract, row.BlobUri, row.Sha256, row.EmbeddingSpace, row.ParentId, Enum.Parse<ModelStatus>(row.Status, ignoreCase: true)))];
+    }
+
     public async Task<ModelRecord?> GetActiveModelAsync(CancellationToken cancellationToken)
     {
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);

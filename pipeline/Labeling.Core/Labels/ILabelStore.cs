@@ -56,6 +56,9 @@ public interface ILabelStore
     /// <summary>The model with the given version, or null.</summary>
     Task<ModelRecord?> GetModelAsync(string version, CancellationToken cancellationToken);
 
+    /// <summary>Every registered model, in id (registration) order.</summary>
+    Task<IReadOnlyList<ModelRecord>> ListModelsAsync(CancellationToken cancellationToken);
+
     /// <summary>The active model (the one workers label with), or null when none is.</summary>
     Task<ModelRecord?> GetActiveModelAsync(CancellationToken cancellationToken);
 
