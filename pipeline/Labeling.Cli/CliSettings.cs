@@ -7,6 +7,11 @@ namespace Labeling.Cli;
 /// <summary>Settings of one CLI run: ./labeling.json (or --config), then LABELING_* environment variables.</summary>
 internal sealed partial class CliSettings
 {
+    private CliSettings(IConfiguration configuration) => Configuration = configuration;
+
+    /// <summary>Everything the run was configured with (sections Storage, Database, LocalBlobStore, Queues, AzureStorage, Ingest, LabelBatch, LabelWorker, Detector).</summary>
+    public IConfiguration Configuration { get; }
+
     public DatabaseOptions Database { get; } = new();
 
     public static CliSettings Load(FileInfo? configFile)
@@ -20,7 +25,7 @@ internal sealed partial class CliSettings
             .AddJsonFile(configFile?.FullName ?? Path.GetFullPath("labeling.json"), optional: configFile is null)
             .AddEnvironmentVariables("LABELING_")
             .Build();
-        var settings = new CliSettings();
+        var settings = new CliSettings(configuration);
         configuration.GetSection(DatabaseOptions.Section).Bind(settings.Database);
         return settings;
     }

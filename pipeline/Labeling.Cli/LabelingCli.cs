@@ -5,7 +5,7 @@ using Labeling.Sql;
 namespace Labeling.Cli;
 
 /// <summary>The <c>labeling</c> command line: one place that builds every command.</summary>
-public static class LabelingCli
+public static partial class LabelingCli
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -23,11 +23,19 @@ public static class LabelingCli
         root.Options.Add(configOption);
         root.Options.Add(jsonOption);
         root.Subcommands.Add(MigrateCommand(configOption, jsonOption, output, error));
+        var context = new CliContext(configOption, jsonOption, output, error);
+        root.Subcommands.Add(ModelsCommand(context));
+        root.Subcommands.Add(IngestCommand(context));
+        root.Subcommands.Add(WorkCommand(context));
+        root.Subcommands.Add(StatusCommand(context));
+        root.Subcommands.Add(QueryCommand(context));
 
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         return await parse.InvokeAsync(configuration, cancellationToken);
     }
+
+    private static async Task WriteJsonAsync(TextWriter output, object value) => await output.WriteLineAsync(JsonSerializer.Serialize(value, Json));
 
     private static Command MigrateCommand(Option<FileInfo?> configOption, Option<bool> jsonOption, TextWriter output, TextWriter error)
     {

@@ -1,0 +1,156 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using Labeling.Blobs;
+using Labeling.Detection;
+using Labeling.Labels;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+
+namespace Labeling.Cli;
+
+public static partial class LabelingCli
+{
+    private static Command ModelsCommand(CliContext context)
+    {
+        var command = new Command("models", "Register, list and activate detector models.");
+        command.Subcommands.Add(ModelsAddCommand(context));
+        command.Subcommands.Add(ModelsListCommand(context));
+        command.Subcommands.Add(ModelsActivateCommand(context));
+        return command;
+    }
+
+    private static Command ModelsAddCommand(CliContext context)
+    {
+        var fileArgument = new Argument<FileInfo>("FILE") { Description = "The ONNX detector file (region-embedding/1 or fixed-vocabulary/1)." };
+        var versionOption = new Option<string>("--version") { Description = "The model version, e.g. v1 (stored as blob models/<version>.onnx).", Required = true };
+        var activateOption = new Option<bool>("--activate") { Description = "Make it the active model right away." };
+        var command = new Command("add", "Check that FILE is a detector, upload it to models/<version>.onnx and register it (optionally activate it).");
+        command.Arguments.Add(fileArgument);
+        command.Options.Add(versionOption);
+        command.Options.Add(activateOption);
+        context.SetAction(command, async (parse, services, cancellationToken) =>
+        {
+            var file = parse.GetRequiredValue(fileArgument);
+            var version = parse.GetRequiredValue(versionOption).Trim();
+            if (!file.Exists)
+            {
+                throw new CliException($"Model file '{file.FullName}' does not exist.");
+            }
+
+            if (version.Length == 0 || version.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_')))
+            {
+                throw new CliException($"Version '{version}' must be letters, digits, '.', '-' or '_'.");
+            }
+
+            DetectorInfo info;
+            try
+            {
+                using var detector = OnnxDetector.Load(file.FullName, new DetectorOptions { IntraOpThreads = 1 });
+                info = detector.Info;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new CliException($"'{file.Name}' is not a detector model: {e.Message}");
+            }
+
+            var contract = info.Contract == DetectorContract.RegionEmbedding ? DetectorInfo.RegionEmbeddingContract : DetectorInfo.FixedVocabularyContract;
+            var store = services.GetRequiredService<ILabelStore>();
+            if (await store.GetModelAsync(version, cancellationToken) is not null)
+            {
+                throw new CliException($"Model version '{version}' is registered already.");
+            }
+
+            string sha256;
+            await using (var stream = file.OpenRead())
+            {
+                sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
+            }
+
+            var blobs = services.GetRequiredService<IBlobStore>();
+            await blobs.CreateIfNotExistsAsync(cancellationToken);
+            var blobName = $"models/{version}.onnx";
+            await using (var stream = file.OpenRead())
+            {
+                await blobs.WriteAsync(blobName, stream, overwrite: true, cancellationToken);
+            }
+
+            var id = await store.RegisterModelAsync(new NewModel(version, contract, blobName, sha256, info.EmbeddingSpace), cancellationToken);
+            var activate = parse.GetValue(activateOption);
+            if (activate)
+            {
+                await store.ActivateModelAsync(version, cancellationToken);
+            }
+
+            if (parse.GetValue(context.JsonOption))
+            {
+                await WriteJsonAsync(context.Output, new { id, version, contract, embeddingSpace = info.EmbeddingSpace, blob = blobName, sha256, status = activate ? "active" : "candidate" });
+            }
+            else
+            {
+                await context.Output.WriteLineAsync($"Registered model {version} ({contract}{(info.EmbeddingSpace is null ? "" : ", space " + info.EmbeddingSpace)}) as {blobName}, sha256 {sha256}{(activate ? "; it is active now" : "")}.");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command ModelsListCommand(CliContext context)
+    {
+        var command = new Command("list", "List the registered models: version, contract, embedding space, status.");
+        context.SetAction(command, async (parse, services, cancellationToken) =>
+        {
+            var models = await services.GetRequiredService<ILabelStore>().ListModelsAsync(cancellationToken);
+            if (parse.GetValue(context.JsonOption))
+            {
+                await WriteJsonAsync(context.Output, models.Select(m => new { m.Version, m.Contract, space = m.EmbeddingSpace, status = m.Status.ToString().ToLowerInvariant(), blob = m.BlobUri, m.Sha256 }));
+                return 0;
+            }
+
+            if (models.Count == 0)
+            {
+                await context.Output.WriteLineAsync("No models are registered: add one with `labeling models add FILE --version V --activate`.");
+                return 0;
+            }
+
+            var table = new Table().AddColumns("Version", "Contract", "Space", "Status");
+            foreach (var m in models)
+            {
+                table.AddRow(Markup.Escape(m.Version), Markup.Escape(m.Contract), Markup.Escape(m.EmbeddingSpace ?? "-"), m.Status.ToString().ToLowerInvariant());
+            }
+
+            context.Console().Write(table);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command ModelsActivateCommand(CliContext context)
+    {
+        var versionArgument = new Argument<string>("VERSION") { Description = "The registered model version to make active." };
+        var command = new Command("activate", "Make a registered model the active one (the previous active model is retired).");
+        command.Arguments.Add(versionArgument);
+        context.SetAction(command, async (parse, services, cancellationToken) =>
+        {
+            var version = parse.GetRequiredValue(versionArgument);
+            var store = services.GetRequiredService<ILabelStore>();
+            if (await store.GetModelAsync(version, cancellationToken) is null)
+            {
+                throw new CliException($"No model version '{version}' is registered.");
+            }
+
+            await store.ActivateModelAsync(version, cancellationToken);
+            if (parse.GetValue(context.JsonOption))
+            {
+                await WriteJsonAsync(context.Output, new { version, status = "active" });
+            }
+            else
+            {
+                await context.Output.WriteLineAsync($"Model {version} is active.");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Labeling.Functions.Ingest;
+using Labeling.Labels;
+using Labeling.Queues;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+
+namespace Labeling.Cli;
+
+public static partial class LabelingCli
+{
+    private static Command StatusCommand(CliContext context)
+    {
+        var datasetOption = new Option<string?>("--dataset") { Description = "Only this dataset." };
+        var command = new Command("status", "Images by status per dataset, the active model and the label queue's depth.");
+        command.Options.Add(datasetOption);
+        context.SetAction(command, async (parse, services, cancellationToken) =>
+        {
+            var store = services.GetRequiredService<ILabelStore>();
+            var datasets = await store.GetProgressAsync(parse.GetValue(datasetOption), cancellationToken);
+            var active = await store.GetActiveModelAsync(cancellationToken);
+            var queue = services.GetRequiredService<IWorkQueueFactory>().GetQueue(services.GetRequiredService<IOptions<IngestOptions>>().Value.LabelQueue);
+            await queue.CreateIfNotExistsAsync(cancellationToken);
+            var depth = await queue.GetApproximateCountAsync(cancellationToken);
+            if (parse.GetValue(context.JsonOption))
+            {
+                await WriteJsonAsync(context.Output, new
+                {
+                    datasets,
+                    activeModel = active is null ? null : new { active.Version, active.Contract, space = active.EmbeddingSpace },
+                    queueDepth = depth,
+                });
+                return 0;
+            }
+
+            var table = new Table().AddColumns("Dataset", "Images", "Pending", "Queued", "Labelled", "Failed", "Boxes");
+            foreach (var d in datasets)
+            {
+                table.AddRow(Markup.Escape(d.Dataset), $"{d.Images}", $"{d.Pending}", $"{d.Queued}", $"{d.Labelled}", $"{d.Failed}", $"{d.Boxes}");
+            }
+
+            var console = context.Console();
+            console.Write(table);
+            console.WriteLine($"Active model: {(active is null ? "none" : $"{active.Version} ({active.Contract})")}. Label queue: {depth} message(s).");
+            return 0;
+        });
+        return command;
+    }
+}
