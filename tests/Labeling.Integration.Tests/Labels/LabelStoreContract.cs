@@ -249,6 +249,22 @@ public abstract class LabelStoreContract
     }
 
     [Fact]
+    public async Task ListModels_ReturnsEveryModelInRegistrationOrder_WithItsStatus()
+    {
+        var store = await CreateStoreAsync();
+        Assert.Empty(await store.ListModelsAsync(Ct));
+        await store.RegisterModelAsync(new NewModel("v1", "region-embedding/1", "models/v1.onnx", "a", "hashbow-256"), Ct);
+        await store.RegisterModelAsync(new NewModel("v0-fixed", "fixed-vocabulary/1", "models/v0.onnx", "b"), Ct);
+        await store.ActivateModelAsync("v1", Ct);
+
+        var models = await store.ListModelsAsync(Ct);
+
+        Assert.Equal(["v1", "v0-fixed"], models.Select(m => m.Version));
+        Assert.Equal((ModelStatus.Active, "hashbow-256"), (models[0].Status, models[0].EmbeddingSpace));
+        Assert.Equal(ModelStatus.Candidate, models[1].Status);
+    }
+
+    [Fact]
     public async Task GetImageIdsByStatus_PagesInIdOrder_PerDatasetOrAll()
     {
         var store = await CreateStoreAsync();
