@@ -29,6 +29,7 @@ public static partial class LabelingCli
         root.Subcommands.Add(WorkCommand(context));
         root.Subcommands.Add(StatusCommand(context));
         root.Subcommands.Add(QueryCommand(context));
+        root.Subcommands.Add(RenderCommand(context));
 
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error };

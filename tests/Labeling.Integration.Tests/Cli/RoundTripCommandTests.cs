@@ -8,7 +8,7 @@ namespace Labeling.Integration.Tests.Cli;
 /// The CLI round trip on the embedded stack, in-process: migrate, models add, ingest, work, status,
 /// query; each test in its own temp folder named by a --config file (the process's directory is never changed).
 /// </summary>
-public sealed class RoundTripCommandTests : IDisposable
+public sealed partial class RoundTripCommandTests : IDisposable
 {
     private static readonly HashBowEncoder Encoder = new(32);
     private static readonly float[,] Boxes = { { 16, 16, 48, 48 }, { 17, 17, 47, 47 }, { 20, 20, 28, 28 }, { 0, 0, 64, 64 } };
