@@ -34,13 +34,7 @@ public static partial class LabelingCli
                 throw new CliException($"--limit must be at least 1, not {limit}.");
             }
 
-            BoxSource? source = null;
-            if (parse.GetValue(sourceOption) is { } sourceText)
-            {
-                source = Enum.TryParse<BoxSource>(sourceText, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !char.IsAsciiDigit(sourceText.TrimStart()[0])
-                    ? parsed
-                    : throw new CliException($"Unknown source '{sourceText}': use human, pseudo, weak or discovered.");
-            }
+            var source = ParseSource(parse.GetValue(sourceOption));
 
             var format = parse.GetValue(context.JsonOption) ? "json" : parse.GetValue(formatOption)!;
             var store = services.GetRequiredService<ILabelStore>();
@@ -106,6 +100,12 @@ public static partial class LabelingCli
         });
         return command;
     }
+
+    private static BoxSource? ParseSource(string? text) =>
+        text is null ? null
+        : Enum.TryParse<BoxSource>(text, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && text.Trim().Length > 0 && !char.IsAsciiDigit(text.TrimStart()[0])
+            ? parsed
+            : throw new CliException($"Unknown source '{text}': use human, pseudo, weak or discovered.");
 
     private static string Num(long value) => value.ToString(CultureInfo.InvariantCulture);
 

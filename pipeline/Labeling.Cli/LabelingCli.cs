@@ -30,6 +30,7 @@ public static partial class LabelingCli
         root.Subcommands.Add(StatusCommand(context));
         root.Subcommands.Add(QueryCommand(context));
         root.Subcommands.Add(RenderCommand(context));
+        root.Subcommands.Add(ExportCommand(context));
 
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error };
