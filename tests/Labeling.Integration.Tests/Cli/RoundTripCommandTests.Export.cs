@@ -58,13 +58,53 @@ public sealed partial class RoundTripCommandTests
     }
 
     [Fact]
+    public async Task ExportYolo_WritesOneNormalisedLabelFilePerImageAndTheClasses()
+    {
+        await LabelledAsync();
+        var stored = (await RunJsonAsync("query", "--limit", "100000")).EnumerateArray().ToList();
+        var coco = Path.Combine(_folder.Path, "coco");
+        await RunJsonAsync("export", "--format", "coco", "--out", coco);
+        using var cocoJson = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(coco, "annotations.json"), Ct));
+        var sizes = cocoJson.RootElement.GetProperty("images").EnumerateArray()
+            .ToDictionary(i => i.GetProperty("file_name").GetString()!, i => (W: i.GetProperty("width").GetSingle(), H: i.GetProperty("height").GetSingle()));
+        var yolo = Path.Combine(_folder.Path, "yolo");
+
+        var result = await RunJsonAsync("export", "--format", "yolo", "--out", yolo);
+
+        Assert.Equal(4, result.GetProperty("images").GetInt64());
+        Assert.Equal(stored.Count, result.GetProperty("annotations").GetInt64());
+        var classes = await File.ReadAllLinesAsync(Path.Combine(yolo, "classes.txt"), Ct);
+        Assert.Equal(stored.Select(b => b.GetProperty("className").GetString()).Distinct().Order(), classes.Order());
+        foreach (var (path, (w, h)) in sizes)
+        {
+            var file = Path.Combine(yolo, "labels", Path.ChangeExtension(path, ".txt"));
+            var lines = (await File.ReadAllLinesAsync(file, Ct)).Select(l => l.Split(' ')).ToList();
+            var boxes = stored.Where(b => b.GetProperty("imagePath").GetString() == path).ToList();
+            Assert.Equal(boxes.Count, lines.Count);
+            for (var n = 0; n < boxes.Count; n++) // both in box id order
+            {
+                var b = boxes[n];
+                float x1 = b.GetProperty("x1").GetSingle(), y1 = b.GetProperty("y1").GetSingle(), x2 = b.GetProperty("x2").GetSingle(), y2 = b.GetProperty("y2").GetSingle();
+                Assert.Equal(b.GetProperty("className").GetString(), classes[int.Parse(lines[n][0], System.Globalization.CultureInfo.InvariantCulture)]);
+                var values = lines[n][1..].Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                float[] expected = [(x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h];
+                for (var k = 0; k < 4; k++)
+                {
+                    Assert.Equal(expected[k], values[k], 0.0001f);
+                    Assert.InRange(values[k], 0f, 1f);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task Export_UnimplementedOrBadInput_FailsWithExitCode1()
     {
         Assert.Equal(0, (await RunAsync("migrate")).Code);
         foreach (var args in new[]
         {
-            new[] { "export", "--format", "yolo", "--out", Path.Combine(_folder.Path, "y") },
-            ["export", "--format", "lvis", "--out", Path.Combine(_folder.Path, "l")],
+            new[] { "export", "--format", "lvis", "--out", Path.Combine(_folder.Path, "l") },
+            ["export", "--format", "yolo", "--out", Path.Combine(_folder.Path, "y"), "--source", "robot"],
             ["export", "--format", "coco", "--out", Path.Combine(_folder.Path, "c"), "--source", "robot"],
         })
         {
@@ -73,6 +113,6 @@ public sealed partial class RoundTripCommandTests
             Assert.StartsWith("error:", error, StringComparison.Ordinal);
         }
 
-        Assert.Contains("not implemented yet", (await RunAsync("export", "--format", "yolo", "--out", Path.Combine(_folder.Path, "y"))).Err, StringComparison.Ordinal);
+        Assert.Contains("not implemented yet", (await RunAsync("export", "--format", "lvis", "--out", Path.Combine(_folder.Path, "l"))).Err, StringComparison.Ordinal);
     }
 }

@@ -173,7 +173,7 @@ public sealed partial class RoundTripCommandTests : IDisposable
         var (code, output, _) = await RunAsync("--help");
 
         Assert.Equal(0, code);
-        foreach (var name in new[] { "models", "ingest", "work", "status", "query" })
+        foreach (var name in new[] { "models", "ingest", "work", "status", "query", "render", "export" })
         {
             Assert.Contains(name, output, StringComparison.Ordinal);
         }
