@@ -23,3 +23,9 @@ if ! /usr/bin/python3 -c "import onnx" >/dev/null 2>&1; then
   echo "python3-onnx (the ONNX reference checker the Labeling.Onnx tests run) is missing: installing it from Debian" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-onnx >/dev/null
 fi
+
+# render draws box labels with a system font (SkiaSharp's bundled natives have none).
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  echo "DejaVu fonts are missing: installing fonts-dejavu-core from Debian" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null
+fi

@@ -112,10 +112,38 @@ public static partial class LabelingCli
         return bitmap;
     }
 
+    // SkiaSharp's NoDependencies natives have no font manager, so the default typeface has no
+    // glyphs and labels would come out blank: fall back to a font file from the system.
+    private static readonly string[] FontFiles =
+    [
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+        "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+    ];
+
+    internal static SKTypeface LabelTypeface()
+    {
+        if (SKTypeface.Default.GlyphCount > 0)
+        {
+            return SKTypeface.CreateDefault();
+        }
+
+        foreach (var file in FontFiles)
+        {
+            if (File.Exists(file) && SKTypeface.FromFile(file) is { GlyphCount: > 0 } typeface)
+            {
+                return typeface;
+            }
+        }
+
+        return SKTypeface.CreateDefault();
+    }
+
     private static void DrawBoxes(SKCanvas canvas, int width, IReadOnlyList<BoxRow> boxes)
     {
         var stroke = Math.Max(3f, MathF.Round(width / 300f));
-        using var font = new SKFont(SKTypeface.Default, Math.Max(12f, width / 60f));
+        using var typeface = LabelTypeface();
+        using var font = new SKFont(typeface, Math.Max(12f, width / 60f));
         using var paint = new SKPaint { IsAntialias = false, StrokeWidth = stroke };
         using var textPaint = new SKPaint { IsAntialias = true, Color = SKColors.White };
         foreach (var box in boxes)
