@@ -10,6 +10,7 @@ using Labeling.Queues;
 using Labeling.Sql;
 using Labeling.Testing;
 using Labeling.Vocabulary;
+using static Labeling.Functions.Tests.PersonUnicornModel;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -22,19 +23,6 @@ namespace Labeling.Functions.Tests.Batches;
 public abstract class LabelBatchHandlerContract : IAsyncDisposable
 {
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    private const int InputSize = 64;
-    private const float LogitScale = 10, LogitBias = -8;
-    private static readonly HashBowEncoder Encoder = new(32);
-
-    // Proposals in model-input pixels, all inside the central band a letterbox of aspect ≤ 2 never pads:
-    // two "person" regions that overlap (NMS keeps the first), one small separate "person", and the whole
-    // input as a faint "background" region (the largest proposal: the weak fallback of any unseen tag).
-    private static readonly float[,] Boxes = { { 16, 16, 48, 48 }, { 17, 17, 47, 47 }, { 20, 20, 28, 28 }, { 0, 0, 64, 64 } };
-    private static readonly float[] Objectness = [0.9f, 0.6f, 0.8f, 0.2f];
-    private static readonly string[] ProposalNames = ["person", "person", "person", "background"];
-
-    private static readonly string[] Photos = ["astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg"];
 
     private readonly List<IAsyncDisposable> _disposables = [];
     private readonly List<IDisposable> _providers = [];
@@ -126,24 +114,7 @@ public abstract class LabelBatchHandlerContract : IAsyncDisposable
         ["inbox/hostile/bomb.png"] = "too-many-pixels: ",
     };
 
-    private string ModelFile()
-    {
-        var d = Encoder.Dimension;
-        var embeddings = new float[ProposalNames.Length, d];
-        for (var p = 0; p < ProposalNames.Length; p++)
-        {
-            var row = Encoder.Encode(ProposalNames[p]);
-            for (var i = 0; i < d; i++)
-            {
-                embeddings[p, i] = row[i];
-            }
-        }
-
-        var path = Path.Combine(Folder.Path, $"model-{Guid.NewGuid():N}.onnx");
-        DetectorModels.ConstantRegionEmbedding(path, Boxes, Objectness, embeddings,
-            new DetectorModels.RegionSettings { InputSize = InputSize, Space = Encoder.Space, LogitScale = LogitScale, LogitBias = LogitBias });
-        return path;
-    }
+    private string ModelFile() => PersonUnicornModel.Write(Folder.Path);
 
     /// <summary>Uploads the model as models/v1.onnx (registered with <paramref name="registeredSha"/>, else its real hash) and activates it; uploads and registers the images, tagged "person" and "unicorn", queued.</summary>
     private async Task<Seeded> SeedAsync(int maxDequeueCount = 5, bool hostile = true, string? registeredSha = null, IEnumerable<string>? missingBlobs = null)

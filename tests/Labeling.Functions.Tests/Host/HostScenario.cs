@@ -6,24 +6,16 @@ using Labeling.Labels;
 using Labeling.Queues;
 using Labeling.Testing;
 using Labeling.Vocabulary;
+using static Labeling.Functions.Tests.PersonUnicornModel;
 
 namespace Labeling.Functions.Tests.Host;
 
 /// <summary>
-/// The constant region-embedding model of the label-batch tests (boxes known in closed form), and the
-/// seeding and checking the host tests share, on any backend.
+/// The seeding and checking the host tests share, on any backend, around <see cref="PersonUnicornModel"/>
+/// (boxes known in closed form).
 /// </summary>
 internal static class HostScenario
 {
-    public const int InputSize = 64;
-    private const float LogitScale = 10, LogitBias = -8;
-    private static readonly HashBowEncoder Encoder = new(32);
-    private static readonly float[,] Boxes = { { 16, 16, 48, 48 }, { 17, 17, 47, 47 }, { 20, 20, 28, 28 }, { 0, 0, 64, 64 } };
-    private static readonly float[] Objectness = [0.9f, 0.6f, 0.8f, 0.2f];
-    private static readonly string[] ProposalNames = ["person", "person", "person", "background"];
-
-    public static readonly string[] Photos = ["astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg"];
-
     /// <summary>Boxes one labelling gives an image tagged "person" and "unicorn": two persons (the third proposal is suppressed) and a weak unicorn.</summary>
     public const int BoxesPerPersonUnicornImage = 3;
 
@@ -34,20 +26,7 @@ internal static class HostScenario
     /// <summary>Writes the model as models/v1.onnx, registers it with its sha256 and activates it; returns its id.</summary>
     public static async Task<long> RegisterModelAsync(ILabelStore store, IBlobStore blobs, string folder)
     {
-        var d = Encoder.Dimension;
-        var embeddings = new float[ProposalNames.Length, d];
-        for (var p = 0; p < ProposalNames.Length; p++)
-        {
-            var row = Encoder.Encode(ProposalNames[p]);
-            for (var i = 0; i < d; i++)
-            {
-                embeddings[p, i] = row[i];
-            }
-        }
-
-        var path = Path.Combine(folder, $"model-{Guid.NewGuid():N}.onnx");
-        DetectorModels.ConstantRegionEmbedding(path, Boxes, Objectness, embeddings,
-            new DetectorModels.RegionSettings { InputSize = InputSize, Space = Encoder.Space, LogitScale = LogitScale, LogitBias = LogitBias });
+        var path = PersonUnicornModel.Write(folder);
         var bytes = await File.ReadAllBytesAsync(path, Ct);
         using (var content = new MemoryStream(bytes))
         {
