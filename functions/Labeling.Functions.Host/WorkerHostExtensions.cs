@@ -20,25 +20,7 @@ public static class WorkerHostExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
         var services = builder.Services;
-        var storage = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-
-        services.AddLabelingDatabase(o => configuration.GetSection(DatabaseOptions.Section).Bind(o));
-        if (string.Equals(storage.Mode, "Azure", StringComparison.OrdinalIgnoreCase))
-        {
-            services.AddLabelingAzureBlobs(o => configuration.GetSection(AzureStorageOptions.SectionName).Bind(o));
-            services.AddLabelingAzureQueues(o => configuration.GetSection(AzureStorageOptions.SectionName).Bind(o));
-        }
-        else if (string.Equals(storage.Mode, "Embedded", StringComparison.OrdinalIgnoreCase))
-        {
-            services.AddLabelingLocalBlobs(o => configuration.GetSection("LocalBlobStore").Bind(o));
-            services.AddLabelingSqliteQueues(o => configuration.GetSection("Queues").Bind(o));
-        }
-        else
-        {
-            throw new InvalidOperationException($"Storage:Mode '{storage.Mode}' is not Embedded or Azure.");
-        }
-
-        services.Configure<WorkQueueOptions>(configuration.GetSection("Queues"));
+        services.AddLabelingBackends(configuration);
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section));
         services.AddLabelingFunctions(configuration);
         services.AddMetrics();

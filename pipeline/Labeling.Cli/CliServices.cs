@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Labeling.Sql;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -16,26 +15,9 @@ internal static class CliServices
     {
         var configuration = settings.Configuration;
         var services = new ServiceCollection();
-        var mode = configuration["Storage:Mode"] ?? "Embedded";
         services.AddLogging();
         services.AddSingleton<IMeterFactory, MeterFactory>(); // the worker's counters; nothing reads them in a CLI run
-        services.AddLabelingDatabase(o => configuration.GetSection(DatabaseOptions.Section).Bind(o));
-        if (string.Equals(mode, "Azure", StringComparison.OrdinalIgnoreCase))
-        {
-            services.AddLabelingAzureBlobs(o => configuration.GetSection(AzureStorageOptions.SectionName).Bind(o));
-            services.AddLabelingAzureQueues(o => configuration.GetSection(AzureStorageOptions.SectionName).Bind(o));
-        }
-        else if (string.Equals(mode, "Embedded", StringComparison.OrdinalIgnoreCase))
-        {
-            services.AddLabelingLocalBlobs(o => configuration.GetSection("LocalBlobStore").Bind(o));
-            services.AddLabelingSqliteQueues(o => configuration.GetSection("Queues").Bind(o));
-        }
-        else
-        {
-            throw new CliException($"Storage:Mode '{mode}' is not Embedded or Azure.");
-        }
-
-        services.Configure<Queues.WorkQueueOptions>(configuration.GetSection("Queues"));
+        services.AddLabelingBackends(configuration);
         services.AddLabelingFunctions(configuration);
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
