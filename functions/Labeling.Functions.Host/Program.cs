@@ -1,4 +1,4 @@
-using Labeling.Functions.Host;
+using Labeling.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLabelingWorker();

@@ -24,6 +24,8 @@ public static partial class LabelingCli
         root.Options.Add(jsonOption);
         root.Subcommands.Add(MigrateCommand(configOption, jsonOption, output, error));
         var context = new CliContext(configOption, jsonOption, output, error);
+        root.Subcommands.Add(ServeCommand(context));
+        root.Subcommands.Add(WorkerCommand(context));
         root.Subcommands.Add(ModelsCommand(context));
         root.Subcommands.Add(IngestCommand(context));
         root.Subcommands.Add(WorkCommand(context));

@@ -342,20 +342,106 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(query.Limit, 10_000);
 
-        // Only the filters asked for become SQL, and every value is a parameter.
-        var sql = new StringBuilder(
+        var sql = new StringBuilder(BoxRowSelect);
+        var parameters = new DynamicParameters();
+        AppendBoxFilters(sql, parameters, query);
+        sql.Append(" AND b.id > @after ORDER BY b.id LIMIT @limit");
+        parameters.Add("after", query.AfterId);
+        parameters.Add("limit", query.Limit + 1);
+
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<BoxRowData>(new CommandDefinition(sql.ToString(), parameters, cancellationToken: cancellationToken))).ToList();
+        var more = rows.Count > query.Limit;
+        if (more)
+        {
+            rows.RemoveAt(rows.Count - 1);
+        }
+
+        var boxes = rows.Select(ToBoxRow).ToList();
+        return new BoxPage(boxes, more ? boxes[^1].BoxId : null);
+    }
+
+    public async Task<ReviewPage> QueryReviewImagesAsync(BoxQuery filter, long afterImageId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 500);
+
+        // First the page of images that have a matching box, then their matching boxes: two
+        // indexed queries whatever the number of boxes per image.
+        var idsSql = new StringBuilder(
             """
-            SELECT b.id AS BoxId, b.image_id AS ImageId, d.name AS Dataset, i.blob_path AS ImagePath, c.name AS ClassName,
-                   b.x1 AS X1, b.y1 AS Y1, b.x2 AS X2, b.y2 AS Y2, b.score AS Score, b.source AS Source, m.version AS ModelVersion
+            SELECT DISTINCT b.image_id
             FROM boxes b
             JOIN images i ON i.id = b.image_id
             JOIN datasets d ON d.id = i.dataset_id
             JOIN classes c ON c.id = b.class_id
             LEFT JOIN models m ON m.id = b.model_id
-            WHERE b.id > @after
+            WHERE 1 = 1
             """);
         var parameters = new DynamicParameters();
-        parameters.Add("after", query.AfterId);
+        AppendBoxFilters(idsSql, parameters, filter);
+        idsSql.Append(" AND b.image_id > @afterImage ORDER BY b.image_id LIMIT @limit");
+        parameters.Add("afterImage", afterImageId);
+        parameters.Add("limit", limit + 1);
+
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var ids = (await connection.QueryAsync<long>(new CommandDefinition(idsSql.ToString(), parameters, cancellationToken: cancellationToken))).ToList();
+        var more = ids.Count > limit;
+        if (more)
+        {
+            ids.RemoveAt(ids.Count - 1);
+        }
+
+        if (ids.Count == 0)
+        {
+            return new ReviewPage([], null);
+        }
+
+        var boxesSql = new StringBuilder(BoxRowSelect);
+        var boxParameters = new DynamicParameters();
+        AppendBoxFilters(boxesSql, boxParameters, filter);
+        boxesSql.Append($" AND {InList("b.image_id", "ids")} ORDER BY b.image_id, b.id");
+        boxParameters.Add("ids", ids.ToArray());
+        var boxes = (await connection.QueryAsync<BoxRowData>(new CommandDefinition(boxesSql.ToString(), boxParameters, cancellationToken: cancellationToken)))
+            .Select(ToBoxRow)
+            .ToLookup(b => b.ImageId);
+        var images = (await GetImagesAsync(ids, cancellationToken)).ToDictionary(i => i.Id);
+        var result = ids.Where(images.ContainsKey)
+            .Select(id => new ReviewImage(images[id], boxes[id].FirstOrDefault()?.Dataset ?? "", boxes[id].ToList()))
+            .ToList();
+        return new ReviewPage(result, more ? ids[^1] : null);
+    }
+
+    public async Task<int> MarkStaleForRelabelAsync(long modelId, string? dataset, CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            UPDATE images
+            SET status = 'pending', last_error = NULL, updated_at = {NowSql}
+            WHERE status = 'labelled'
+              AND (labelled_by_model_id IS NULL OR labelled_by_model_id <> @modelId)
+              {(dataset is null ? string.Empty : "AND dataset_id IN (SELECT id FROM datasets WHERE name = @dataset)")}
+            """,
+            new { modelId, dataset }, cancellationToken: cancellationToken));
+    }
+
+    private const string BoxRowSelect =
+        """
+        SELECT b.id AS BoxId, b.image_id AS ImageId, d.name AS Dataset, i.blob_path AS ImagePath, c.name AS ClassName,
+               b.x1 AS X1, b.y1 AS Y1, b.x2 AS X2, b.y2 AS Y2, b.score AS Score, b.source AS Source, m.version AS ModelVersion
+        FROM boxes b
+        JOIN images i ON i.id = b.image_id
+        JOIN datasets d ON d.id = i.dataset_id
+        JOIN classes c ON c.id = b.class_id
+        LEFT JOIN models m ON m.id = b.model_id
+        WHERE 1 = 1
+        """;
+
+    // Only the filters asked for become SQL, and every value is a parameter.
+    private static void AppendBoxFilters(StringBuilder sql, DynamicParameters parameters, BoxQuery query)
+    {
         if (query.ClassName is not null)
         {
             sql.Append(" AND c.name = @className");
@@ -391,23 +477,11 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
             sql.Append(" AND b.image_id = @imageId");
             parameters.Add("imageId", imageId);
         }
-
-        sql.Append(" ORDER BY b.id LIMIT @limit");
-        parameters.Add("limit", query.Limit + 1);
-
-        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<BoxRowData>(new CommandDefinition(sql.ToString(), parameters, cancellationToken: cancellationToken))).ToList();
-        var more = rows.Count > query.Limit;
-        if (more)
-        {
-            rows.RemoveAt(rows.Count - 1);
-        }
-
-        var boxes = rows.Select(r => new BoxRow(
-            r.BoxId, r.ImageId, r.Dataset, r.ImagePath, r.ClassName, r.X1, r.Y1, r.X2, r.Y2, r.Score,
-            Enum.Parse<BoxSource>(r.Source, ignoreCase: true), r.ModelVersion)).ToList();
-        return new BoxPage(boxes, more ? boxes[^1].BoxId : null);
     }
+
+    private static BoxRow ToBoxRow(BoxRowData r) => new(
+        r.BoxId, r.ImageId, r.Dataset, r.ImagePath, r.ClassName, r.X1, r.Y1, r.X2, r.Y2, r.Score,
+        Enum.Parse<BoxSource>(r.Source, ignoreCase: true), r.ModelVersion);
 
     public async Task<IReadOnlyList<DatasetProgress>> GetProgressAsync(string? dataset, CancellationToken cancellationToken)
     {

@@ -47,6 +47,20 @@ public interface ILabelStore
     /// <summary>One page of boxes matching <paramref name="query"/>, in box id order.</summary>
     Task<BoxPage> QueryBoxesAsync(BoxQuery query, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// One page of images that have a box matching <paramref name="filter"/> (its paging members are
+    /// ignored), each with its matching boxes, in image id order after <paramref name="afterImageId"/>;
+    /// <paramref name="limit"/> 1–500. What the review page shows.
+    /// </summary>
+    Task<ReviewPage> QueryReviewImagesAsync(BoxQuery filter, long afterImageId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sets labelled images that the model <paramref name="modelId"/> did not label back to pending
+    /// (for one dataset or, null, all), so that the next enqueue sends them to the workers again.
+    /// Returns how many images changed. Running it twice changes nothing the second time.
+    /// </summary>
+    Task<int> MarkStaleForRelabelAsync(long modelId, string? dataset, CancellationToken cancellationToken);
+
     /// <summary>Counts by status and boxes, for one dataset or (null) all of them.</summary>
     Task<IReadOnlyList<DatasetProgress>> GetProgressAsync(string? dataset, CancellationToken cancellationToken);
 

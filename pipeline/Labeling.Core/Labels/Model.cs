@@ -145,6 +145,12 @@ public sealed record BoxRow(
 /// <summary>One page of boxes; <see cref="NextAfterId"/> is null on the last page.</summary>
 public sealed record BoxPage(IReadOnlyList<BoxRow> Boxes, long? NextAfterId);
 
+/// <summary>An image with the boxes of it that matched a review filter.</summary>
+public sealed record ReviewImage(ImageRecord Image, string Dataset, IReadOnlyList<BoxRow> Boxes);
+
+/// <summary>One page of review images; <see cref="NextAfterImageId"/> is null on the last page.</summary>
+public sealed record ReviewPage(IReadOnlyList<ReviewImage> Images, long? NextAfterImageId);
+
 /// <summary>Counts of a dataset's images by status, and its boxes.</summary>
 public sealed record DatasetProgress(string Dataset, long Images, long Pending, long Queued, long Labelled, long Failed, long Boxes);
 

@@ -1,7 +1,14 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Labeling.Functions.Ingest;
 using Microsoft.Extensions.Options;
 
-namespace Labeling.Functions.Host;
+namespace Labeling.Hosting;
 
 /// <summary>
 /// Runs the inbox scan every <see cref="WorkerOptions.ScanInterval"/> when one is configured (the

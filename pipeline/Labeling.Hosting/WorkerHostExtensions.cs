@@ -1,3 +1,10 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Labeling.Functions.Batches;
 using Labeling.Labels;
 using Labeling.Queues;
@@ -5,7 +12,7 @@ using Labeling.Sql;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Labeling.Functions.Host;
+namespace Labeling.Hosting;
 
 /// <summary>Registrations of the worker host: backends chosen by configuration, the handlers, health and counters.</summary>
 public static class WorkerHostExtensions
@@ -13,20 +20,32 @@ public static class WorkerHostExtensions
     /// <summary>
     /// Wires the worker from configuration only: <c>Storage:Mode</c> <c>Embedded</c> (local folder,
     /// SQLite queue table, SQLite) or <c>Azure</c> (Azure Blob Storage and Queues, with the database
-    /// of <c>Database</c>, usually PostgreSQL); the migrations run at start.
+    /// of <c>Database</c>, usually PostgreSQL); the migrations run at start. Runs the label loop and,
+    /// when <c>Worker:ScanInterval</c> is set, the inbox scan.
     /// </summary>
     public static WebApplicationBuilder AddLabelingWorker(this WebApplicationBuilder builder)
+    {
+        builder.AddLabelingServices();
+        builder.Services.AddOptions<WorkerOptions>().Bind(builder.Configuration.GetSection(WorkerOptions.Section));
+        builder.Services.AddHostedService<LabelWorkerService>();
+        builder.Services.AddHostedService<ScanService>();
+        return builder;
+    }
+
+    /// <summary>
+    /// What every host needs without running the label loop: the backends from configuration, the
+    /// handlers (inbox scanner, label batch handler), counters, migrations at start and the
+    /// readiness checks of the database and the label queue.
+    /// </summary>
+    public static WebApplicationBuilder AddLabelingServices(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
         var services = builder.Services;
         services.AddLabelingBackends(configuration);
-        services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section));
         services.AddLabelingFunctions(configuration);
         services.AddMetrics();
         services.AddHostedService<MigrateOnStart>();
-        services.AddHostedService<LabelWorkerService>();
-        services.AddHostedService<ScanService>();
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<QueueHealthCheck>("queue", tags: ["ready"]);
@@ -69,7 +88,7 @@ public static class WorkerHostExtensions
         }
     }
 
-    private sealed class QueueHealthCheck(IWorkQueueFactory queues, Microsoft.Extensions.Options.IOptions<Ingest.IngestOptions> options) : IHealthCheck
+    private sealed class QueueHealthCheck(IWorkQueueFactory queues, Microsoft.Extensions.Options.IOptions<Labeling.Functions.Ingest.IngestOptions> options) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {

@@ -1,6 +1,13 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Labeling.Functions.Batches;
 
-namespace Labeling.Functions.Host;
+namespace Labeling.Hosting;
 
 /// <summary>Runs the <see cref="LabelWorker"/> loop for the lifetime of the host.</summary>
 internal sealed class LabelWorkerService(LabelWorker worker) : BackgroundService

@@ -1,0 +1,80 @@
+using System.CommandLine;
+using Labeling.Hosting;
+using Labeling.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Labeling.Cli;
+
+public static partial class LabelingCli
+{
+    private static Command ServeCommand(CliContext context)
+    {
+        var urlsOption = UrlsOption("http://127.0.0.1:5080");
+        var command = new Command(
+            "serve",
+            "Run the host: the Hangfire dashboard (/hangfire) with the recurring jobs, the HTTP API (/api, /openapi/v1.json), the review page (/review) and, in embedded mode, the label workers. Local-only unless Server:Access is configured.");
+        command.Options.Add(urlsOption);
+        SetHostAction(context, command, urlsOption, builder => builder.AddLabelingServer(), app => app.MapLabelingServer(), "dashboard {0}/hangfire · review {0}/review · API {0}/openapi/v1.json");
+        return command;
+    }
+
+    private static Command WorkerCommand(CliContext context)
+    {
+        var urlsOption = UrlsOption("http://127.0.0.1:5081");
+        var command = new Command(
+            "worker",
+            "Run the label workers alone (scale-out: start as many as the queue needs), with /healthz, /readyz and /stats. Set Worker:ScanInterval to scan the inbox from here too.");
+        command.Options.Add(urlsOption);
+        SetHostAction(context, command, urlsOption, builder => builder.AddLabelingWorker(), app => app.MapLabelingWorkerEndpoints(), "health {0}/readyz · counters {0}/stats");
+        return command;
+    }
+
+    private static Option<string> UrlsOption(string defaultUrl) => new("--urls")
+    {
+        Description = $"Where to listen, ';'-separated (default {defaultUrl}; port 0 picks a free one). A non-loopback address needs Server:Access for remote users.",
+        DefaultValueFactory = _ => defaultUrl,
+    };
+
+    private static void SetHostAction(
+        CliContext context, Command command, Option<string> urlsOption,
+        Action<WebApplicationBuilder> add, Action<WebApplication> map, string banner)
+    {
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                var settings = CliSettings.Load(parse.GetValue(context.ConfigOption));
+                var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Environment.CurrentDirectory });
+                builder.Configuration.AddConfiguration(settings.Configuration);
+                builder.WebHost.UseUrls(parse.GetValue(urlsOption)!);
+                add(builder);
+                await using var app = builder.Build();
+                map(app);
+                await app.StartAsync(cancellationToken);
+                foreach (var address in app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
+                {
+                    await context.Output.WriteLineAsync($"listening on {address}: {string.Format(System.Globalization.CultureInfo.InvariantCulture, banner, address)}");
+                }
+
+                await app.WaitForShutdownAsync(cancellationToken);
+                return 0;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return 0;
+            }
+            catch (Exception e)
+            {
+                var message = e is Microsoft.Extensions.Options.OptionsValidationException v ? string.Join(" ", v.Failures) : e.Message;
+                await context.Error.WriteLineAsync($"error: {CliSettings.Redact(message)}");
+                return 1;
+            }
+        });
+    }
+}

@@ -1,0 +1,75 @@
+using Labeling.Functions.Ingest;
+using Labeling.Labels;
+using Labeling.Queues;
+using Microsoft.Extensions.Options;
+
+namespace Labeling.Server;
+
+/// <summary>Labelling progress over every dataset: what the dashboard tiles, <c>/api/progress</c> and the review page show.</summary>
+public sealed record ProgressSnapshot(
+    IReadOnlyList<DatasetProgress> Datasets,
+    long Images,
+    long Pending,
+    long Queued,
+    long Labelled,
+    long Failed,
+    long Boxes,
+    string? ActiveModel,
+    long? QueueDepth,
+    DateTimeOffset At);
+
+/// <summary>Reads progress from the labels database and the label queue; keeps the last read for a second so dashboard tiles do not each hit the database.</summary>
+internal sealed class ProgressReader(ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> ingest, TimeProvider time)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+    private readonly Lock _gate = new();
+    private ProgressSnapshot? _last;
+
+    public async Task<ProgressSnapshot> ReadAsync(CancellationToken cancellationToken)
+    {
+        var datasets = await store.GetProgressAsync(null, cancellationToken);
+        var active = await store.GetActiveModelAsync(cancellationToken);
+        long? depth;
+        try
+        {
+            depth = await queues.GetQueue(ingest.Value.LabelQueue).GetApproximateCountAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            depth = null; // the queue service being away must not hide the database's numbers
+        }
+
+        var snapshot = new ProgressSnapshot(
+            datasets,
+            datasets.Sum(d => d.Images),
+            datasets.Sum(d => d.Pending),
+            datasets.Sum(d => d.Queued),
+            datasets.Sum(d => d.Labelled),
+            datasets.Sum(d => d.Failed),
+            datasets.Sum(d => d.Boxes),
+            active?.Version,
+            depth,
+            time.GetUtcNow());
+        lock (_gate)
+        {
+            _last = snapshot;
+        }
+
+        return snapshot;
+    }
+
+    /// <summary>For the dashboard's synchronous metric callbacks: the last snapshot when it is fresh, else a new read.</summary>
+    public ProgressSnapshot ReadCached()
+    {
+        lock (_gate)
+        {
+            if (_last is { } last && time.GetUtcNow() - last.At < CacheFor)
+            {
+                return last;
+            }
+        }
+
+        // Hangfire renders metrics synchronously; ASP.NET Core has no synchronisation context to deadlock on.
+        return ReadAsync(CancellationToken.None).GetAwaiter().GetResult();
+    }
+}

@@ -1,0 +1,130 @@
+using System.Text.Json.Serialization;
+using Hangfire;
+using Hangfire.Dashboard;
+using Hangfire.InMemory;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Labeling.Hosting;
+using Labeling.Schema;
+using Labeling.Sql;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Labeling.Server;
+
+/// <summary>Registrations of the host (<c>labeling serve</c>): Hangfire, recurring jobs, access control, the API and the review page.</summary>
+public static class ServerExtensions
+{
+    /// <summary>
+    /// Adds everything the host runs, from configuration: the backends and handlers (and the label
+    /// workers in embedded mode, see <see cref="ServerOptions.WorkersInProcess"/>), Hangfire with its
+    /// storage, the recurring jobs, the access gate and the OpenAPI document.
+    /// </summary>
+    public static WebApplicationBuilder AddLabelingServer(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var configuration = builder.Configuration;
+        var services = builder.Services;
+        services.AddOptions<ServerOptions>()
+            .Bind(configuration.GetSection(ServerOptions.Section))
+            .Validate(o => (o.Access.User is null) == (o.Access.Password is null), "Server:Access:User and Server:Access:Password go together.")
+            .Validate(o => o.Access.Password is null || o.Access.Password.Length >= 8, "Server:Access:Password needs at least 8 characters.")
+            .Validate(o => o.Access.Token is null || o.Access.Token.Length >= 16, "Server:Access:Token needs at least 16 characters.")
+            .Validate(o => o.JobWorkers is >= 1 and <= 64, "Server:JobWorkers must be 1–64.")
+            .Validate(o => o.JobQueues.Length > 0, "Server:JobQueues needs at least one queue.")
+            .ValidateOnStart();
+
+        var options = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        var embedded = string.Equals(configuration[BackendServiceCollectionExtensions.StorageModeKey] ?? "Embedded", "Embedded", StringComparison.OrdinalIgnoreCase);
+        if (options.WorkersInProcess ?? embedded)
+        {
+            builder.AddLabelingWorker();
+        }
+        else
+        {
+            builder.AddLabelingServices();
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ProgressReader>();
+        services.TryAddScoped<LabelingJobs>();
+        services.TryAddSingleton<AccessMiddleware>();
+        services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
+        services.AddOpenApi();
+
+        // This host's own storage instance, registered before AddHangfire so that Hangfire's
+        // TryAdd keeps it: two hosts in one process (tests) then never share JobStorage.Current.
+        services.TryAddSingleton<JobStorage>(sp => CreateStorage(sp, configuration, sp.GetRequiredService<IOptions<ServerOptions>>().Value));
+        services.AddHangfire(config => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings());
+        services.AddHangfireServer((sp, server) =>
+        {
+            var o = sp.GetRequiredService<IOptions<ServerOptions>>().Value;
+            server.WorkerCount = o.JobWorkers;
+            server.Queues = o.JobQueues;
+            server.ServerName = $"labeling-{Environment.MachineName}-{Environment.ProcessId}";
+        });
+        services.AddHostedService<RecurringJobsSetup>();
+        DashboardTiles.RegisterOnce();
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps the dashboard at <c>/hangfire</c>, the API at <c>/api</c>, the OpenAPI document at
+    /// <c>/openapi/v1.json</c>, the review page at <c>/review</c> and the health probes, behind the access gate.
+    /// </summary>
+    public static WebApplication MapLabelingServer(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<AccessMiddleware>();
+        app.MapLabelingWorkerEndpoints();
+        app.UseHangfireDashboard("/hangfire", new DashboardOptions
+        {
+            DashboardTitle = "Labeling jobs",
+            AppPath = "/review",
+            // The access gate above already decided; Hangfire's default local-only filter would
+            // also refuse proxied and authenticated remote users.
+            Authorization = [new PassedAccessGate()],
+            StatsPollingInterval = 2000,
+        }, app.Services.GetRequiredService<JobStorage>());
+        app.MapOpenApi();
+        app.MapLabelingApi();
+        app.MapReviewPage();
+        app.MapGet("/", () => Results.Redirect("/hangfire")).ExcludeFromDescription();
+        return app;
+    }
+
+    private static JobStorage CreateStorage(IServiceProvider services, IConfiguration configuration, ServerOptions options)
+    {
+        var database = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        var kind = options.HangfireStorage == HangfireStorageKind.Auto
+            ? database.Provider == DatabaseProvider.Postgres ? HangfireStorageKind.Postgres : HangfireStorageKind.InMemory
+            : options.HangfireStorage;
+        if (kind == HangfireStorageKind.InMemory)
+        {
+            return new InMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromDays(7) });
+        }
+
+        var connectionString = options.HangfireConnectionString ?? database.ConnectionString;
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException("Hangfire on PostgreSQL needs Server:HangfireConnectionString or Database:ConnectionString.");
+        }
+
+        var storageOptions = new PostgreSqlStorageOptions { SchemaName = options.HangfireSchema, PrepareSchemaIfNecessary = true };
+        return new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, storageOptions), storageOptions);
+    }
+
+    private sealed class PassedAccessGate : IDashboardAuthorizationFilter
+    {
+        public bool Authorize(DashboardContext context) => true;
+    }
+}
