@@ -14,15 +14,20 @@ public static partial class LabelingCli
 
     private static Command ExportCommand(CliContext context)
     {
-        var formatOption = new Option<string>("--format") { Description = "coco (DIR/annotations.json) or yolo (DIR/labels/<image path>.txt and DIR/classes.txt); lvis is not implemented yet.", Required = true };
-        formatOption.AcceptOnlyFromAmong("coco", "yolo", "lvis");
-        var outOption = new Option<DirectoryInfo>("--out") { Description = "The folder to write (coco: DIR/annotations.json).", Required = true };
+        var formatOption = new Option<string>("--format")
+        {
+            Description = "coco (DIR/annotations.json), lvis (DIR/annotations.json, LVIS v1 style: per-image neg_category_ids and not_exhaustive_category_ids from the tags) or yolo (DIR/labels/<image path>.txt and DIR/classes.txt).",
+            Required = true,
+        };
+        formatOption.AcceptOnlyFromAmong("coco", "lvis", "yolo");
+        var outOption = new Option<DirectoryInfo>("--out") { Description = "The folder to write (created if missing; coco and lvis: DIR/annotations.json).", Required = true };
         var datasetOption = new Option<string?>("--dataset") { Description = "Only this dataset's images and boxes." };
+        var classOption = new Option<string?>("--class") { Description = "Only boxes (and, for lvis, categories) of this class (a tag name)." };
         var modelOption = new Option<string?>("--model") { Description = "Only boxes made by this model version." };
-        var minScoreOption = new Option<float?>("--min-score") { Description = "Only boxes scored at least this." };
+        var minScoreOption = new Option<float?>("--min-score") { Description = "Only boxes scored at least this (human boxes have no score)." };
         var sourceOption = new Option<string?>("--source") { Description = "Only boxes of this source: human, pseudo, weak or discovered." };
-        var command = new Command("export", "Write the images and boxes as a detection data set (COCO annotations.json). Images without boxes are kept.");
-        foreach (var option in new Option[] { formatOption, outOption, datasetOption, modelOption, minScoreOption, sourceOption })
+        var command = new Command("export", "Write the images and boxes as a detection data set (COCO or LVIS annotations.json, or YOLO labels), streamed from the database. Images without boxes are kept.");
+        foreach (var option in new Option[] { formatOption, outOption, datasetOption, classOption, modelOption, minScoreOption, sourceOption })
         {
             command.Options.Add(option);
         }
@@ -30,25 +35,29 @@ public static partial class LabelingCli
         context.SetAction(command, async (parse, services, cancellationToken) =>
         {
             var format = parse.GetValue(formatOption)!;
-            if (format == "lvis")
-            {
-                throw new CliException("--format lvis is not implemented yet; use --format coco or yolo.");
-            }
-
             var query = new BoxQuery
             {
                 Dataset = parse.GetValue(datasetOption),
+                ClassName = parse.GetValue(classOption),
                 ModelVersion = parse.GetValue(modelOption),
                 MinScore = parse.GetValue(minScoreOption),
                 Source = ParseSource(parse.GetValue(sourceOption)),
                 Limit = ExportPageSize,
             };
             var folder = parse.GetValue(outOption)!;
+            if (File.Exists(folder.FullName))
+            {
+                throw new CliException($"--out '{folder.FullName}' is a file; give a folder (it is created if missing).");
+            }
+
             folder.Create();
-            var path = format == "coco" ? Path.Combine(folder.FullName, "annotations.json") : folder.FullName;
-            var summary = format == "coco"
-                ? await ExportCocoAsync(services, query, path, context.Error, cancellationToken)
-                : await ExportYoloAsync(services, query, folder.FullName, context.Error, cancellationToken);
+            var path = format == "yolo" ? folder.FullName : Path.Combine(folder.FullName, "annotations.json");
+            var summary = format switch
+            {
+                "coco" => await WriteDetectionJsonAsync(services, query, path, new CocoFormat(), context.Error, cancellationToken),
+                "lvis" => await WriteDetectionJsonAsync(services, query, path, new LvisFormat(services, query), context.Error, cancellationToken),
+                _ => await ExportYoloAsync(services, query, folder.FullName, context.Error, cancellationToken),
+            };
             if (parse.GetValue(context.JsonOption))
             {
                 await WriteJsonAsync(context.Output, new { format, output = path, summary.Images, summary.Annotations, summary.Categories, summary.SkippedImages });
@@ -65,36 +74,110 @@ public static partial class LabelingCli
 
     private sealed record ExportSummary(long Images, long Annotations, int Categories, long SkippedImages);
 
+    /// <summary>An image to export with its displayed size.</summary>
+    private readonly record struct ExportImage(ImageRecord Image, int Width, int Height);
+
     /// <summary>
-    /// Streams COCO detection JSON: images a page at a time (every status, in id order within each),
-    /// then boxes a page at a time in box id order, then the categories seen. Only the category names
-    /// and the ids of images left out (no known size) are kept in memory.
+    /// What a COCO-style JSON file (COCO, LVIS) adds to the shared layout of
+    /// <see cref="WriteDetectionJsonAsync"/>. Calls come in file order: <see cref="BeginAsync"/>,
+    /// <see cref="WriteHeader"/>, per page of images <see cref="ReadImagePageAsync"/> then
+    /// <see cref="WriteImageFields"/> per image, <see cref="CategoryId"/> per box, <see cref="WriteCategories"/>.
     /// </summary>
-    private static async Task<ExportSummary> ExportCocoAsync(ServiceProvider services, BoxQuery query, string path, TextWriter error, CancellationToken cancellationToken)
+    private abstract class DetectionFormat
+    {
+        /// <summary>The number of categories written.</summary>
+        public abstract int Categories { get; }
+
+        public virtual Task BeginAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        /// <summary>Top-level members written before <c>images</c>.</summary>
+        public virtual void WriteHeader(Utf8JsonWriter json)
+        {
+        }
+
+        /// <summary>Called with each page of images before they are written.</summary>
+        public virtual Task ReadImagePageAsync(IReadOnlyList<ExportImage> page, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        /// <summary>Members of an image entry after id, file_name, width and height.</summary>
+        public virtual void WriteImageFields(Utf8JsonWriter json, ExportImage image)
+        {
+        }
+
+        /// <summary>The category id of a box about to be written, or null to leave the box out.</summary>
+        public abstract long? CategoryId(BoxRow box);
+
+        /// <summary>The entries of the <c>categories</c> array.</summary>
+        public abstract void WriteCategories(Utf8JsonWriter json);
+    }
+
+    /// <summary>COCO detection: categories numbered 1, 2, … in the order their first box is written.</summary>
+    private sealed class CocoFormat : DetectionFormat
+    {
+        private readonly Dictionary<string, long> _categories = new(StringComparer.Ordinal);
+
+        public override int Categories => _categories.Count;
+
+        public override long? CategoryId(BoxRow box)
+        {
+            if (!_categories.TryGetValue(box.ClassName, out var categoryId))
+            {
+                categoryId = _categories.Count + 1;
+                _categories.Add(box.ClassName, categoryId);
+            }
+
+            return categoryId;
+        }
+
+        public override void WriteCategories(Utf8JsonWriter json)
+        {
+            foreach (var (name, id) in _categories)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("id", id);
+                json.WriteString("name", name);
+                json.WriteEndObject();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Streams a COCO-style detection JSON file (COCO or LVIS, by <paramref name="format"/>): images a
+    /// page at a time (every status, in id order within each), then boxes a page at a time in box id
+    /// order, then the categories. Only what <paramref name="format"/> keeps per category and the ids
+    /// of images left out (no known size) are kept in memory. Written to a temporary file and moved
+    /// into place when complete.
+    /// </summary>
+    private static async Task<ExportSummary> WriteDetectionJsonAsync(
+        ServiceProvider services, BoxQuery query, string path, DetectionFormat format, TextWriter error, CancellationToken cancellationToken)
     {
         var store = services.GetRequiredService<ILabelStore>();
         var blobs = services.GetRequiredService<IBlobStore>();
         var skipped = new HashSet<long>();
-        var categories = new Dictionary<string, int>(StringComparer.Ordinal);
-        long images = 0, annotations = 0;
+        long images = 0, annotations = 0, late = 0;
+        await format.BeginAsync(cancellationToken);
         var temporary = path + ".tmp";
         await using (var file = File.Create(temporary))
         await using (var json = new Utf8JsonWriter(file))
         {
             json.WriteStartObject();
+            format.WriteHeader(json);
             json.WriteStartArray("images");
-            await foreach (var (image, width, height) in ExportImagesAsync(store, blobs, query.Dataset, skipped, error, cancellationToken))
+            await foreach (var page in ExportImagesAsync(store, blobs, query.Dataset, skipped, error, cancellationToken))
             {
-                json.WriteStartObject();
-                json.WriteNumber("id", image.Id);
-                json.WriteString("file_name", image.BlobPath);
-                json.WriteNumber("width", width);
-                json.WriteNumber("height", height);
-                json.WriteEndObject();
-                if (++images % ExportPageSize == 0)
+                await format.ReadImagePageAsync(page, cancellationToken);
+                foreach (var image in page)
                 {
-                    await json.FlushAsync(cancellationToken);
+                    json.WriteStartObject();
+                    json.WriteNumber("id", image.Image.Id);
+                    json.WriteString("file_name", image.Image.BlobPath);
+                    json.WriteNumber("width", image.Width);
+                    json.WriteNumber("height", image.Height);
+                    format.WriteImageFields(json, image);
+                    json.WriteEndObject();
                 }
+
+                images += page.Count;
+                await json.FlushAsync(cancellationToken);
             }
 
             json.WriteEndArray();
@@ -110,10 +193,10 @@ public static partial class LabelingCli
                         continue;
                     }
 
-                    if (!categories.TryGetValue(box.ClassName, out var categoryId))
+                    if (format.CategoryId(box) is not { } categoryId)
                     {
-                        categoryId = categories.Count + 1;
-                        categories.Add(box.ClassName, categoryId);
+                        late++;
+                        continue;
                     }
 
                     float w = box.X2 - box.X1, h = box.Y2 - box.Y1;
@@ -150,28 +233,26 @@ public static partial class LabelingCli
 
             json.WriteEndArray();
             json.WriteStartArray("categories");
-            foreach (var (name, id) in categories)
-            {
-                json.WriteStartObject();
-                json.WriteNumber("id", id);
-                json.WriteString("name", name);
-                json.WriteEndObject();
-            }
-
+            format.WriteCategories(json);
             json.WriteEndArray();
             json.WriteEndObject();
         }
 
+        if (late > 0)
+        {
+            await error.WriteLineAsync($"warning: left out {late} box(es) of a class not seen while the images were read (written during the export?).");
+        }
+
         File.Move(temporary, path, overwrite: true);
-        return new ExportSummary(images, annotations, categories.Count, skipped.Count);
+        return new ExportSummary(images, annotations, format.Categories, skipped.Count);
     }
 
     /// <summary>
     /// The images to export a page at a time (every status, id order within each) with their displayed
     /// size (stored, or read from the blob's header); one whose size cannot be known is added to
-    /// <paramref name="skipped"/> with a warning instead.
+    /// <paramref name="skipped"/> with a warning instead. Empty pages are not returned.
     /// </summary>
-    private static async IAsyncEnumerable<(ImageRecord Image, int Width, int Height)> ExportImagesAsync(
+    private static async IAsyncEnumerable<IReadOnlyList<ExportImage>> ExportImagesAsync(
         ILabelStore store, IBlobStore blobs, string? dataset, HashSet<long> skipped, TextWriter error,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -187,6 +268,7 @@ public static partial class LabelingCli
                 }
 
                 after = ids[^1];
+                var page = new List<ExportImage>(ids.Count);
                 foreach (var image in await store.GetImagesAsync(ids, cancellationToken))
                 {
                     var (width, height) = (image.Width, image.Height);
@@ -202,7 +284,12 @@ public static partial class LabelingCli
                         continue;
                     }
 
-                    yield return (image, width.Value, height.Value);
+                    page.Add(new ExportImage(image, width.Value, height.Value));
+                }
+
+                if (page.Count > 0)
+                {
+                    yield return page;
                 }
             }
         }
@@ -221,42 +308,45 @@ public static partial class LabelingCli
         var classes = new Dictionary<string, int>(StringComparer.Ordinal);
         var labels = Path.Combine(folder, "labels");
         long images = 0, annotations = 0;
-        await foreach (var (image, width, height) in ExportImagesAsync(store, blobs, query.Dataset, skipped, error, cancellationToken))
+        await foreach (var imagePage in ExportImagesAsync(store, blobs, query.Dataset, skipped, error, cancellationToken))
         {
-            var file = Path.Combine(labels, Path.ChangeExtension(image.BlobPath.Replace('/', Path.DirectorySeparatorChar), ".txt"));
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            await using (var writer = new StreamWriter(file))
+            foreach (var (image, width, height) in imagePage)
             {
-                long after = 0;
-                while (true)
+                var file = Path.Combine(labels, Path.ChangeExtension(image.BlobPath.Replace('/', Path.DirectorySeparatorChar), ".txt"));
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                await using (var writer = new StreamWriter(file))
                 {
-                    var page = await store.QueryBoxesAsync(query with { ImageId = image.Id, AfterId = after }, cancellationToken);
-                    foreach (var box in page.Boxes)
+                    long after = 0;
+                    while (true)
                     {
-                        if (!classes.TryGetValue(box.ClassName, out var classId))
+                        var page = await store.QueryBoxesAsync(query with { ImageId = image.Id, AfterId = after }, cancellationToken);
+                        foreach (var box in page.Boxes)
                         {
-                            classId = classes.Count;
-                            classes.Add(box.ClassName, classId);
+                            if (!classes.TryGetValue(box.ClassName, out var classId))
+                            {
+                                classId = classes.Count;
+                                classes.Add(box.ClassName, classId);
+                            }
+
+                            float x1 = Math.Clamp(box.X1, 0, width), x2 = Math.Clamp(box.X2, 0, width);
+                            float y1 = Math.Clamp(box.Y1, 0, height), y2 = Math.Clamp(box.Y2, 0, height);
+                            await writer.WriteLineAsync(string.Join(' ',
+                                classId.ToString(CultureInfo.InvariantCulture),
+                                Yolo((x1 + x2) / 2 / width), Yolo((y1 + y2) / 2 / height), Yolo((x2 - x1) / width), Yolo((y2 - y1) / height)));
+                            annotations++;
                         }
 
-                        float x1 = Math.Clamp(box.X1, 0, width), x2 = Math.Clamp(box.X2, 0, width);
-                        float y1 = Math.Clamp(box.Y1, 0, height), y2 = Math.Clamp(box.Y2, 0, height);
-                        await writer.WriteLineAsync(string.Join(' ',
-                            classId.ToString(CultureInfo.InvariantCulture),
-                            Yolo((x1 + x2) / 2 / width), Yolo((y1 + y2) / 2 / height), Yolo((x2 - x1) / width), Yolo((y2 - y1) / height)));
-                        annotations++;
-                    }
+                        if (page.NextAfterId is not { } next)
+                        {
+                            break;
+                        }
 
-                    if (page.NextAfterId is not { } next)
-                    {
-                        break;
+                        after = next;
                     }
-
-                    after = next;
                 }
-            }
 
-            images++;
+                images++;
+            }
         }
 
         Directory.CreateDirectory(folder);

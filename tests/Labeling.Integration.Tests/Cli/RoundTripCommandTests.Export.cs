@@ -98,12 +98,74 @@ public sealed partial class RoundTripCommandTests
     }
 
     [Fact]
-    public async Task Export_UnimplementedOrBadInput_FailsWithExitCode1()
+    public async Task ExportLvis_WritesEveryStoredBoxAndMarksTheTagsNotExhaustive()
+    {
+        await LabelledAsync();
+        var stored = (await RunJsonAsync("query", "--dataset", "pets", "--limit", "100000")).EnumerateArray().ToDictionary(b => b.GetProperty("boxId").GetInt64());
+        var folder = Path.Combine(_folder.Path, "lvis");
+
+        var (code, output, error) = await RunAsync("export", "--format", "lvis", "--out", folder, "--dataset", "pets", "--json");
+
+        Assert.True(code == 0, error + output);
+        Assert.Contains("empty.jpg", error, StringComparison.Ordinal); // undecodable, no size: left out with a warning
+        using var lvis = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "annotations.json"), Ct));
+        var images = lvis.RootElement.GetProperty("images").EnumerateArray().ToList();
+        var annotations = lvis.RootElement.GetProperty("annotations").EnumerateArray().ToList();
+        var categories = lvis.RootElement.GetProperty("categories").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetInt64());
+
+        Assert.Equal(4, images.Count);
+        Assert.Equal(4, images.Select(i => i.GetProperty("id").GetInt64()).Distinct().Count());
+        foreach (var image in images)
+        {
+            // Tagged by its folder, no human boxes: the tag and the classes of the model's boxes are not
+            // exhaustive, and nothing is known to be absent.
+            var id = image.GetProperty("id").GetInt64();
+            var present = stored.Values.Where(b => b.GetProperty("imageId").GetInt64() == id).Select(b => b.GetProperty("className").GetString()!)
+                .Append(image.GetProperty("file_name").GetString()!.Split('/')[^2]);
+            Assert.Empty(image.GetProperty("neg_category_ids").EnumerateArray());
+            Assert.Equal(
+                present.Distinct().Order(StringComparer.Ordinal),
+                image.GetProperty("not_exhaustive_category_ids").EnumerateArray().Select(c => categories[c.GetInt64()].GetProperty("name").GetString()!).Order(StringComparer.Ordinal));
+        }
+
+        Assert.Equal(stored.Count, annotations.Count);
+        using (var summary = JsonDocument.Parse(output))
+        {
+            Assert.Equal(stored.Count, summary.RootElement.GetProperty("annotations").GetInt64());
+        }
+
+        foreach (var a in annotations)
+        {
+            var box = stored[a.GetProperty("id").GetInt64()];
+            Assert.Equal(box.GetProperty("imageId").GetInt64(), a.GetProperty("image_id").GetInt64());
+            Assert.Equal(box.GetProperty("className").GetString(), categories[a.GetProperty("category_id").GetInt64()].GetProperty("name").GetString());
+            float x1 = box.GetProperty("x1").GetSingle(), y1 = box.GetProperty("y1").GetSingle(), x2 = box.GetProperty("x2").GetSingle(), y2 = box.GetProperty("y2").GetSingle();
+            Assert.Equal([x1, y1, x2 - x1, y2 - y1], a.GetProperty("bbox").EnumerateArray().Select(v => v.GetSingle()).ToArray());
+            Assert.Equal((x2 - x1) * (y2 - y1), a.GetProperty("area").GetSingle(), 3);
+        }
+
+        Assert.All(categories.Values, c =>
+        {
+            var name = c.GetProperty("name").GetString();
+            var boxes = stored.Values.Where(b => b.GetProperty("className").GetString() == name).ToList();
+            Assert.Equal(boxes.Count, c.GetProperty("instance_count").GetInt64());
+            Assert.Equal(boxes.Select(b => b.GetProperty("imageId").GetInt64()).Distinct().Count(), c.GetProperty("image_count").GetInt64());
+            Assert.Equal("r", c.GetProperty("frequency").GetString());
+        });
+    }
+
+    [Fact]
+    public async Task Export_BadInput_FailsWithExitCode1()
     {
         Assert.Equal(0, (await RunAsync("migrate")).Code);
+        var file = Path.Combine(_folder.Path, "not-a-folder");
+        await File.WriteAllTextAsync(file, "a file", Ct);
         foreach (var args in new[]
         {
-            new[] { "export", "--format", "lvis", "--out", Path.Combine(_folder.Path, "l") },
+            new[] { "export", "--format", "lvis", "--out", file },
+            ["export", "--format", "coco", "--out", file],
+            ["export", "--format", "yolo", "--out", file],
+            ["export", "--format", "lvis", "--out", Path.Combine(_folder.Path, "l"), "--source", "robot"],
             ["export", "--format", "yolo", "--out", Path.Combine(_folder.Path, "y"), "--source", "robot"],
             ["export", "--format", "coco", "--out", Path.Combine(_folder.Path, "c"), "--source", "robot"],
         })
@@ -113,6 +175,7 @@ public sealed partial class RoundTripCommandTests
             Assert.StartsWith("error:", error, StringComparison.Ordinal);
         }
 
-        Assert.Contains("not implemented yet", (await RunAsync("export", "--format", "lvis", "--out", Path.Combine(_folder.Path, "l"))).Err, StringComparison.Ordinal);
+        Assert.Contains("is a file", (await RunAsync("export", "--format", "lvis", "--out", file)).Err, StringComparison.Ordinal);
+        Assert.Equal("a file", await File.ReadAllTextAsync(file, Ct));
     }
 }
