@@ -19,6 +19,9 @@ internal sealed record CliContext(Option<FileInfo?> ConfigOption, Option<bool> J
             {
                 var settings = CliSettings.Load(parse.GetValue(ConfigOption));
                 await using var services = CliServices.Build(settings);
+                // Every command brings the schema up to date first (a no-op when it is), so no
+                // command fails on a fresh folder with a bare "unable to open database file".
+                await Task.Run(services.GetRequiredService<Labeling.Sql.LabelsDatabase>().Migrate, cancellationToken);
                 return await run(parse, services, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -176,6 +176,19 @@ internal static class ApiEndpoints
             parsedSource = s;
         }
 
+        if (!string.IsNullOrWhiteSpace(className))
+        {
+            try
+            {
+                TagName.Normalise(className);
+            }
+            catch (ArgumentException e)
+            {
+                problem = "class: " + e.Message;
+                return null;
+            }
+        }
+
         if (minScore is { } score && (float.IsNaN(score) || score < 0 || score > 1))
         {
             problem = "minScore must be between 0 and 1.";

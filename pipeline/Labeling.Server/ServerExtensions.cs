@@ -60,7 +60,13 @@ public static class ServerExtensions
 
         // This host's own storage instance, registered before AddHangfire so that Hangfire's
         // TryAdd keeps it: two hosts in one process (tests) then never share JobStorage.Current.
-        services.TryAddSingleton<JobStorage>(sp => CreateStorage(sp, configuration, sp.GetRequiredService<IOptions<ServerOptions>>().Value));
+        services.TryAddSingleton<JobStorage>(sp =>
+        {
+            // Resolving Hangfire's configuration first points its global log provider at this
+            // host's logger factory before the storage asks it for loggers.
+            sp.GetRequiredService<IGlobalConfiguration>();
+            return CreateStorage(sp, sp.GetRequiredService<IOptions<ServerOptions>>().Value);
+        });
         services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
@@ -85,6 +91,12 @@ public static class ServerExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseMiddleware<AccessMiddleware>();
+        app.Use((context, next) =>
+        {
+            // Stored bytes and JSON are never to be sniffed into something a browser would run.
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            return next(context);
+        });
         app.MapLabelingWorkerEndpoints();
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {
@@ -102,7 +114,7 @@ public static class ServerExtensions
         return app;
     }
 
-    private static JobStorage CreateStorage(IServiceProvider services, IConfiguration configuration, ServerOptions options)
+    private static JobStorage CreateStorage(IServiceProvider services, ServerOptions options)
     {
         var database = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         var kind = options.HangfireStorage == HangfireStorageKind.Auto

@@ -224,6 +224,15 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
                 new { modelId, ids = chunk }, transaction, cancellationToken: cancellationToken));
         }
 
+        var sizes = labels.Where(l => l.Width is > 0 && l.Height is > 0)
+            .Select(l => new { id = l.ImageId, width = l.Width, height = l.Height }).ToList();
+        if (sizes.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE images SET width = @width, height = @height WHERE id = @id AND (width IS NULL OR height IS NULL OR width <> @width OR height <> @height)",
+                sizes, transaction, cancellationToken: cancellationToken));
+        }
+
         await InsertBoxesAsync(connection, transaction, modelId, labels.SelectMany(l => l.Boxes.Select(b => (l.ImageId, b))), cancellationToken);
         var tagUpdates = labels.SelectMany(l => l.Tags.Select(t => new
         {

@@ -429,7 +429,10 @@ public sealed partial class LabelBatchHandler
         var labels = new List<ImageLabels>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
-            labels.Add(_policy.Apply(batch[i].Image.Id, tags[i], results[i], plan.Names, plan.Discovery));
+            // The decoded size (EXIF orientation applied, like the boxes) goes with the labels, so
+            // the review page and the exports can place boxes without opening the image again.
+            labels.Add(_policy.Apply(batch[i].Image.Id, tags[i], results[i], plan.Names, plan.Discovery)
+                with { Width = batch[i].Pixels.OriginalWidth, Height = batch[i].Pixels.OriginalHeight });
         }
 
         return labels;

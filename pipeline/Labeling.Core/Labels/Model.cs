@@ -107,8 +107,11 @@ public sealed record ImageBoxes(long ImageId, IReadOnlyList<BoxData> Boxes);
 /// <summary>Per-tag outcome of labelling one image.</summary>
 public readonly record struct TagGrounding(long ClassId, TagState State);
 
-/// <summary>What one model said about one image: its boxes and, per tag, grounded or weak.</summary>
-public sealed record ImageLabels(long ImageId, IReadOnlyList<BoxData> Boxes, IReadOnlyList<TagGrounding> Tags);
+/// <summary>
+/// What one model said about one image: its boxes and, per tag, grounded or weak; and the image's
+/// size as decoded (orientation applied), stored when given so that boxes can be drawn and exported.
+/// </summary>
+public sealed record ImageLabels(long ImageId, IReadOnlyList<BoxData> Boxes, IReadOnlyList<TagGrounding> Tags, int? Width = null, int? Height = null);
 
 /// <summary>A filter over boxes. Null members do not filter. Paged by box id (keyset).</summary>
 public sealed record BoxQuery
