@@ -1,0 +1,131 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hangfire;
+using Hangfire.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Labeling.Server.Tests;
+
+/// <summary>The recurring jobs on the real host: registered from configuration, triggered, idempotent.</summary>
+public sealed class JobsTests : IAsyncLifetime
+{
+    private readonly Workspace _workspace = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync() => await _workspace.DisposeAsync();
+
+    private static async Task<JsonElement> ProgressAsync(HttpClient http) => await http.GetFromJsonAsync<JsonElement>("/api/progress", Ct);
+
+    /// <summary>Polls the API until <paramref name="done"/> holds (the jobs and workers run on their own threads); fails with the last answer after a minute.</summary>
+    private static async Task<JsonElement> WaitForAsync(HttpClient http, Func<JsonElement, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            var progress = await ProgressAsync(http);
+            if (done(progress))
+            {
+                return progress;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Still waiting after a minute; progress: {progress}");
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    [Fact]
+    public async Task RecurringJobs_AreRegisteredWithTheConfiguredCron()
+    {
+        var (app, _) = await _workspace.StartHostAsync();
+        using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
+        var jobs = connection.GetRecurringJobs().ToDictionary(j => j.Id);
+        Assert.Equal(["relabel", "retrain", "scan-inbox"], jobs.Keys.Order());
+        Assert.All(jobs.Values, j => Assert.Equal("0 0 1 1 *", j.Cron));
+        Assert.Equal("training", jobs["retrain"].Job.Queue);
+    }
+
+    [Fact]
+    public async Task DefaultSchedules_ScanEveryMinute_AndANeverScheduleRemovesTheJob()
+    {
+        await using var workspace = new Workspace(new { Jobs = new { Relabel = "never" } });
+        var (app, _) = await workspace.StartHostAsync();
+        using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
+        var jobs = connection.GetRecurringJobs().ToDictionary(j => j.Id);
+        Assert.Equal(["retrain", "scan-inbox"], jobs.Keys.Order());
+        Assert.Equal("* * * * *", jobs["scan-inbox"].Cron);
+    }
+
+    [Fact]
+    public async Task BadCron_StopsTheStart_NamingTheSetting()
+    {
+        await using var workspace = new Workspace(new { Jobs = new { ScanInbox = "every minute" } });
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => workspace.StartHostAsync());
+        Assert.Contains("Server:Jobs:ScanInbox 'every minute' is not a cron expression", e.Message);
+    }
+
+    [Fact]
+    public async Task TriggeredScan_RegistersTheInbox_AndTheInProcessWorkersLabelIt()
+    {
+        await _workspace.AddModelAsync();
+        _workspace.DropIntoInbox("pets");
+        var (app, address) = await _workspace.StartHostAsync();
+        using var http = new HttpClient { BaseAddress = address };
+        Assert.Equal(0, (await ProgressAsync(http)).GetProperty("images").GetInt64());
+
+        app.Services.GetRequiredService<IRecurringJobManager>().Trigger(LabelingJobs.ScanInboxId);
+        var done = await WaitForAsync(http, p => p.GetProperty("labelled").GetInt64() == 4);
+        Assert.Equal(4, done.GetProperty("images").GetInt64());
+
+        // Scanning again finds nothing new: the checkpoint and the content hashes make it idempotent.
+        using var scope = app.Services.CreateScope();
+        var again = await scope.ServiceProvider.GetRequiredService<LabelingJobs>().ScanInboxAsync(Ct);
+        Assert.Contains("0 new image(s)", again);
+        Assert.Equal(4, (await ProgressAsync(http)).GetProperty("images").GetInt64());
+    }
+
+    [Fact]
+    public async Task Relabel_SendsImagesOfAnOlderModelBack_OnceOnly()
+    {
+        await _workspace.AddModelAsync("v1");
+        await _workspace.IngestAndLabelAsync("pets");
+        await _workspace.AddModelAsync("v2");
+        var (app, address) = await _workspace.StartHostAsync();
+        using var http = new HttpClient { BaseAddress = address };
+
+        using var scope = app.Services.CreateScope();
+        var jobs = scope.ServiceProvider.GetRequiredService<LabelingJobs>();
+        var first = await jobs.RelabelAsync(null, Ct);
+        Assert.StartsWith("4 image(s) not labelled by v2 sent back", first);
+        await WaitForAsync(http, p => p.GetProperty("labelled").GetInt64() == 4 && p.GetProperty("pending").GetInt64() + p.GetProperty("queued").GetInt64() == 0);
+        var v2 = await http.GetFromJsonAsync<JsonElement>("/api/boxes?model=v2", Ct);
+        Assert.NotEmpty(v2.GetProperty("boxes").EnumerateArray());
+
+        Assert.StartsWith("0 image(s)", await jobs.RelabelAsync(null, Ct));
+        Assert.StartsWith("0 image(s)", await jobs.RelabelAsync("no-such-dataset", Ct));
+    }
+
+    [Fact]
+    public async Task Relabel_WithoutAnActiveModel_SaysSo()
+    {
+        var (app, _) = await _workspace.StartHostAsync();
+        using var scope = app.Services.CreateScope();
+        Assert.Equal("No active model: nothing to relabel.", await scope.ServiceProvider.GetRequiredService<LabelingJobs>().RelabelAsync(null, Ct));
+    }
+
+    [Fact]
+    public async Task Retrain_IsAClearPlaceholder_ThatChangesNothing()
+    {
+        await _workspace.AddModelAsync("v1");
+        var (app, address) = await _workspace.StartHostAsync();
+        using var scope = app.Services.CreateScope();
+        var result = await scope.ServiceProvider.GetRequiredService<LabelingJobs>().RetrainAsync(Ct);
+        Assert.Contains("not built yet", result);
+        using var http = new HttpClient { BaseAddress = address };
+        var models = await http.GetFromJsonAsync<JsonElement>("/api/models", Ct);
+        Assert.Equal("v1", Assert.Single(models.EnumerateArray()).GetProperty("version").GetString());
+    }
+}
