@@ -28,7 +28,7 @@ public sealed class Workspace : IAsyncDisposable
     private readonly TempFolder _folder = new();
     private readonly List<WebApplication> _hosts = [];
 
-    public Workspace(object? extraSettings = null, string? postgresConnectionString = null)
+    public Workspace(object? extraSettings = null, string? postgresConnectionString = null, string? azureConnectionString = null)
     {
         Config = Path.Combine(_folder.Path, "labeling.json");
         var data = Path.Combine(_folder.Path, "data");
@@ -43,6 +43,15 @@ public sealed class Workspace : IAsyncDisposable
             // Yearly: the recurring jobs are listed but only run when a test triggers them.
             ["Server"] = extraSettings ?? new { Jobs = new { ScanInbox = "0 0 1 1 *", Retrain = "0 0 1 1 *", Relabel = "0 0 1 1 *" } },
         };
+        if (azureConnectionString is not null)
+        {
+            // Scale-out: Azure blobs and queues (Azurite), names of this test's own.
+            var suffix = Guid.NewGuid().ToString("N")[..10];
+            settings["Storage"] = new { Mode = "Azure" };
+            settings["AzureStorage"] = new { ConnectionString = azureConnectionString, BlobContainer = "t" + suffix };
+            settings["Ingest"] = new { LabelQueue = "label-" + suffix };
+        }
+
         File.WriteAllText(Config, JsonSerializer.Serialize(settings));
     }
 
