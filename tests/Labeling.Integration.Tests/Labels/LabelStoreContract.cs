@@ -308,6 +308,74 @@ public abstract class LabelStoreContract
     }
 
     [Fact]
+    public async Task WriteLabels_StoresTheDecodedSize_WhenGiven_AndKeepsItWhenNot()
+    {
+        var store = await CreateStoreAsync();
+        var pets = await store.EnsureDatasetAsync("pets", Ct);
+        var registered = await store.RegisterImagesAsync(pets, [new("inbox/pets/a.jpg", "a"), new("inbox/pets/b.jpg", "b", 640, 480)], Ct);
+        var model = await store.RegisterModelAsync(new NewModel("v1", "region-embedding/1", "models/v1.onnx", new string('a', 64)), Ct);
+        var (a, b) = (registered[0].ImageId, registered[1].ImageId);
+
+        await store.WriteLabelsAsync(model, [new(a, [], [], 300, 200), new(b, [], [])], Ct);
+        var images = (await store.GetImagesAsync([a, b], Ct)).ToDictionary(i => i.Id);
+        Assert.Equal((300, 200), (images[a].Width, images[a].Height));
+        Assert.Equal((640, 480), (images[b].Width, images[b].Height));
+    }
+
+    [Fact]
+    public async Task QueryReviewImages_GroupsTheMatchingBoxesPerImage_AndPagesByImage()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, v1) = await SeedAsync(store, images: 4);
+        var classes = await store.EnsureClassesAsync(["fox", "cat"], Ct);
+        var (fox, cat) = (classes["fox"], classes["cat"]);
+        await store.WriteLabelsAsync(v1,
+        [
+            new(images[0], [Pseudo(fox, 1, 0.9f), Pseudo(cat, 2, 0.8f), Pseudo(fox, 3, 0.2f)], []),
+            new(images[1], [Pseudo(cat, 1, 0.7f)], []),
+            new(images[2], [Pseudo(fox, 1, 0.6f)], []),
+        ], Ct);
+
+        var page = await store.QueryReviewImagesAsync(new BoxQuery { ClassName = "Fox", MinScore = 0.5f }, 0, 1, Ct);
+        var first = Assert.Single(page.Images);
+        Assert.Equal(images[0], first.Image.Id);
+        Assert.Equal("pets", first.Dataset);
+        Assert.Equal(0.9f, Assert.Single(first.Boxes).Score);
+        Assert.Equal(images[0], page.NextAfterImageId);
+
+        var next = await store.QueryReviewImagesAsync(new BoxQuery { ClassName = "fox", MinScore = 0.5f }, page.NextAfterImageId!.Value, 1, Ct);
+        Assert.Equal(images[2], Assert.Single(next.Images).Image.Id);
+        Assert.Null(next.NextAfterImageId);
+
+        var all = await store.QueryReviewImagesAsync(new BoxQuery(), 0, 10, Ct);
+        Assert.Equal([images[0], images[1], images[2]], all.Images.Select(i => i.Image.Id));
+        Assert.Equal(3, all.Images[0].Boxes.Count);
+        Assert.Empty((await store.QueryReviewImagesAsync(new BoxQuery { Source = BoxSource.Human }, 0, 10, Ct)).Images);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.QueryReviewImagesAsync(new BoxQuery(), 0, 0, Ct));
+    }
+
+    [Fact]
+    public async Task MarkStaleForRelabel_MovesOnlyImagesAnotherModelLabelled_PerDataset_Once()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, v1) = await SeedAsync(store, images: 3);
+        var cars = await store.EnsureDatasetAsync("cars", Ct);
+        var car = Assert.Single(await store.RegisterImagesAsync(cars, [new("inbox/cars/1.jpg", "car1")], Ct)).ImageId;
+        var v2 = await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", new string('b', 64)), Ct);
+        await store.WriteLabelsAsync(v1, [new(images[0], [], []), new(images[1], [], []), new(car, [], [])], Ct);
+        await store.WriteLabelsAsync(v2, [new(images[2], [], [])], Ct);
+
+        Assert.Equal(2, await store.MarkStaleForRelabelAsync(v2, "pets", Ct));
+        Assert.Equal(0, await store.MarkStaleForRelabelAsync(v2, "pets", Ct));
+        var byId = (await store.GetImagesAsync([.. images, car], Ct)).ToDictionary(i => i.Id, i => i.Status);
+        Assert.Equal(ImageStatus.Pending, byId[images[0]]);
+        Assert.Equal(ImageStatus.Pending, byId[images[1]]);
+        Assert.Equal(ImageStatus.Labelled, byId[images[2]]);
+        Assert.Equal(ImageStatus.Labelled, byId[car]);
+        Assert.Equal(1, await store.MarkStaleForRelabelAsync(v2, null, Ct));
+    }
+
+    [Fact]
     public async Task Checkpoints_AreStoredPerScope_AndOverwritten()
     {
         var store = await CreateStoreAsync();
