@@ -87,6 +87,10 @@ public sealed partial class ReviewPageBrowserTests(BrowserFixture browser) : ICl
         await Expect(modal.GetByTestId("modal-box-row").First).ToContainTextAsync("person");
         await Expect(modal.GetByTestId("review-box")).ToHaveCountAsync(apiBoxes.Count);
         await Expect(modal.GetByTestId("modal-tags")).ToContainTextAsync("person");
+        // Hovering a row of the list highlights its box.
+        await modal.GetByTestId("modal-box-row").First.HoverAsync();
+        var rowId = await modal.GetByTestId("modal-box-row").First.GetAttributeAsync("data-box-id");
+        await Expect(modal.Locator($"[data-testid='review-box'][data-box-id='{rowId}']")).ToHaveClassAsync(new Regex(@"\bhl\b"));
         await session.ScreenshotAsync("review-modal.png");
         await page.Keyboard.PressAsync("Escape");
         await Expect(modal).ToBeHiddenAsync();
