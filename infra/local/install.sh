@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the scale-out mode use: Azurite (npm, pinned by
 # package-lock.json), the PostgreSQL server binaries and python3-onnx (Debian; the ONNX writer's independent
-# checker). Idempotent and quiet when done before.
+# checker), and chromium (Debian; the browser tests drive it). Idempotent and quiet when done before.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -28,4 +28,11 @@ fi
 if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
   echo "DejaVu fonts are missing: installing fonts-dejavu-core from Debian" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null
+fi
+
+# The browser tests (tests/Labeling.Server.Tests/Browser) drive Debian's chromium headless through
+# Playwright's driver; Playwright never downloads a browser of its own.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "chromium (the browser the review page and dashboard tests drive) is missing: installing it from Debian" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi

@@ -116,6 +116,10 @@ public static class ServerExtensions
 
     private static JobStorage CreateStorage(IServiceProvider services, ServerOptions options)
     {
+        // Resolving Hangfire's configuration first points its process-wide log provider at this
+        // host's logger factory: the storage's constructor logs, and an earlier host's factory
+        // (tests start one host after another) is disposed.
+        services.GetRequiredService<IGlobalConfiguration>();
         var database = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         var kind = options.HangfireStorage == HangfireStorageKind.Auto
             ? database.Provider == DatabaseProvider.Postgres ? HangfireStorageKind.Postgres : HangfireStorageKind.InMemory
