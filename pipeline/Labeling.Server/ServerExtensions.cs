@@ -62,8 +62,9 @@ public static class ServerExtensions
         // TryAdd keeps it: two hosts in one process (tests) then never share JobStorage.Current.
         services.TryAddSingleton<JobStorage>(sp =>
         {
-            // Resolving Hangfire's configuration first points its global log provider at this
-            // host's logger factory before the storage asks it for loggers.
+            // Resolving Hangfire's configuration first points its process-wide log provider at this
+            // host's logger factory: the storage's constructor logs, and an earlier host's factory
+            // (tests start one host after another) may be disposed.
             sp.GetRequiredService<IGlobalConfiguration>();
             return CreateStorage(sp, sp.GetRequiredService<IOptions<ServerOptions>>().Value);
         });
@@ -116,10 +117,6 @@ public static class ServerExtensions
 
     private static JobStorage CreateStorage(IServiceProvider services, ServerOptions options)
     {
-        // Resolving Hangfire's configuration first points its process-wide log provider at this
-        // host's logger factory: the storage's constructor logs, and an earlier host's factory
-        // (tests start one host after another) is disposed.
-        services.GetRequiredService<IGlobalConfiguration>();
         var database = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         var kind = options.HangfireStorage == HangfireStorageKind.Auto
             ? database.Provider == DatabaseProvider.Postgres ? HangfireStorageKind.Postgres : HangfireStorageKind.InMemory

@@ -32,8 +32,6 @@ public sealed class Workspace : IAsyncDisposable
     {
         Config = Path.Combine(_folder.Path, "labeling.json");
         var data = Path.Combine(_folder.Path, "data");
-        // SQLite creates its file but not its folder; `models add` as the first command needs it there.
-        Directory.CreateDirectory(data);
         var settings = new Dictionary<string, object>
         {
             ["Database"] = postgresConnectionString is null
@@ -73,13 +71,9 @@ public sealed class Workspace : IAsyncDisposable
         return output.ToString();
     }
 
-    /// <summary>Creates the labels database's schema (<c>labeling migrate</c>; a no-op when done before).</summary>
-    public Task MigrateAsync() => CliAsync("migrate");
-
     /// <summary>Registers and activates the person/cat detector as <paramref name="version"/>.</summary>
     public async Task AddModelAsync(string version = "v1")
     {
-        await MigrateAsync();
         var d = Encoder.Dimension;
         var embeddings = new float[ProposalNames.Length, d];
         for (var p = 0; p < ProposalNames.Length; p++)
@@ -129,7 +123,6 @@ public sealed class Workspace : IAsyncDisposable
     /// <summary>Ingests the photos as <paramref name="dataset"/> and labels them with the active model (batch mode).</summary>
     public async Task IngestAndLabelAsync(string dataset = "pets")
     {
-        await MigrateAsync();
         await CliAsync("ingest", PhotosFolder(), "--dataset", dataset);
         await CliAsync("work", "--until-idle");
     }
