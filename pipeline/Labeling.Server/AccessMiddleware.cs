@@ -25,6 +25,7 @@ internal sealed class AccessMiddleware(IOptions<ServerOptions> options) : IMiddl
         var access = options.Value.Access;
         if (access.User is null && access.Token is null)
         {
+            // Nobody could ever get in: say which settings open the door.
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             await context.Response.WriteAsync("Remote access is off. Set Server:Access:User and Server:Access:Password, or Server:Access:Token, to allow it.");
             return;
@@ -42,7 +43,7 @@ internal sealed class AccessMiddleware(IOptions<ServerOptions> options) : IMiddl
     internal static bool IsAllowed(HttpContext context, AccessOptions access)
     {
         // A null remote address (an in-process test server) is not local: no guessing.
-        if (context.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote))
+        if (access.AllowLoopback && context.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote))
         {
             return true;
         }

@@ -25,7 +25,13 @@ internal static class DashboardTiles
             Tile("labeling:labelled", "Images labelled", p => p.Labelled, _ => MetricStyle.Success),
             Tile("labeling:failed", "Images failed", p => p.Failed, p => p.Failed > 0 ? MetricStyle.Danger : MetricStyle.Default),
             Tile("labeling:boxes", "Boxes", p => p.Boxes, _ => MetricStyle.Info),
-            Tile("labeling:queue", "Label queue depth", p => p.QueueDepth ?? -1, p => p.QueueDepth is null ? MetricStyle.Danger : MetricStyle.Default),
+            new DashboardMetric("labeling:queue", "Label queue depth", page =>
+            {
+                var progress = Read(page);
+                return progress.QueueDepth is { } depth
+                    ? new Metric(depth)
+                    : new Metric("unreachable") { Style = MetricStyle.Danger };
+            }),
             new DashboardMetric("labeling:model", "Active model", page =>
             {
                 var progress = Read(page);

@@ -36,6 +36,7 @@ public static class ServerExtensions
             .Validate(o => (o.Access.User is null) == (o.Access.Password is null), "Server:Access:User and Server:Access:Password go together.")
             .Validate(o => o.Access.Password is null || o.Access.Password.Length >= 8, "Server:Access:Password needs at least 8 characters.")
             .Validate(o => o.Access.Token is null || o.Access.Token.Length >= 16, "Server:Access:Token needs at least 16 characters.")
+            .Validate(o => o.Access.AllowLoopback || o.Access.User is not null || o.Access.Token is not null, "Server:Access:AllowLoopback false needs Server:Access:User and Password, or Token: nobody could sign in.")
             .Validate(o => o.JobWorkers is >= 1 and <= 64, "Server:JobWorkers must be 1–64.")
             .Validate(o => o.JobQueues.Length > 0, "Server:JobQueues needs at least one queue.")
             .ValidateOnStart();

@@ -54,6 +54,12 @@ public sealed class JobSchedules
 /// </summary>
 public sealed class AccessOptions
 {
+    /// <summary>
+    /// Let loopback callers in without credentials (default). Turn off behind a reverse proxy on
+    /// the same machine, where every request arrives from loopback.
+    /// </summary>
+    public bool AllowLoopback { get; set; } = true;
+
     public string? User { get; set; }
 
     public string? Password { get; set; }

@@ -68,6 +68,22 @@ public sealed class AccessTests
         }
     }
 
+    [Fact]
+    public void BehindAProxy_LoopbackCanBeMadeToSignInToo()
+    {
+        var access = new AccessOptions { AllowLoopback = false, Token = "0123456789abcdef0123" };
+        Assert.False(AccessMiddleware.IsAllowed(Request("127.0.0.1"), access));
+        Assert.True(AccessMiddleware.IsAllowed(Request("127.0.0.1", "Bearer 0123456789abcdef0123"), access));
+    }
+
+    [Fact]
+    public async Task LoopbackOff_WithNoCredentials_StopsTheStart()
+    {
+        await using var workspace = new Workspace(new { Access = new { AllowLoopback = false } });
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => workspace.StartHostAsync());
+        Assert.Contains("nobody could sign in", string.Join(" ", e.Failures));
+    }
+
     [Theory]
     [InlineData("ana", null, "go together")]
     [InlineData("ana", "short", "at least 8")]
