@@ -1,0 +1,73 @@
+using static TorchSharp.torch;
+
+namespace Labeling.Trainer.Losses;
+
+/// <summary>
+/// ScaleDet's (Chen et al., CVPR 2023) region–text classification losses. A region embedding v [N,D] scores every
+/// class text embedding t [C,D] as s = sigmoid(cos(v, t) / τ) [N,C]. The hard loss trains s towards the one-hot label;
+/// the soft loss trains it towards the label's row of the text similarity matrix, so related classes (from other
+/// datasets' vocabularies) get partial credit instead of being pushed to 0.
+/// </summary>
+/// <remarks>
+/// Background regions (label −1) take part in <see cref="Hard"/> with an all-zero target (every class is a negative,
+/// which is what teaches the detector to score background low) and are left out of <see cref="Soft"/>: they have no
+/// class whose similarity row could serve as a target.
+/// </remarks>
+public static class ScaleDetLosses
+{
+    /// <summary>
+    /// Label similarity matrix S [C,C] of text embeddings [C,D]: (cos + 1) / 2 in [0,1], exactly 1 on the diagonal.
+    /// Detached: it is a target.
+    /// </summary>
+    public static Tensor SimilarityMatrix(Tensor text)
+    {
+        using var scope = NewDisposeScope();
+        var classes = text.shape[0];
+        var similarity = ((Cosine.Between(text, text) + 1f) / 2f).clamp(0f, 1f);
+        // A unit vector's product with itself rounds to 0.99999994 or 1.0000001; the diagonal is 1 by definition.
+        var diagonal = eye(classes, dtype: ScalarType.Bool, device: text.device);
+        return similarity.masked_fill(diagonal, 1f).detach().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Hard label loss: binary cross-entropy of s against one-hot(<paramref name="labels"/>), averaged over all N·C
+    /// entries; labels [N] int64 in 0..C−1, or −1 for background (all-zero target). 0 when N = 0.
+    /// </summary>
+    public static Tensor Hard(Tensor regions, Tensor text, Tensor labels, float tau)
+    {
+        if (regions.shape[0] == 0)
+            return regions.sum() * 0f;
+
+        using var scope = NewDisposeScope();
+        var logits = Cosine.Between(regions, text) / tau;
+        var classes = arange(text.shape[0], dtype: ScalarType.Int64, device: labels.device);
+        // −1 equals no class index, so a background row comes out all zero.
+        var target = labels.unsqueeze(1).eq(classes.unsqueeze(0)).to_type(logits.dtype);
+        return nn.functional.binary_cross_entropy_with_logits(logits, target).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Soft label loss: mean squared error between s_i and row S[y_i] of <paramref name="similarity"/>
+    /// (<see cref="SimilarityMatrix"/>), averaged over the foreground regions' N_fg·C entries. Background regions
+    /// (label −1) are left out; 0 when there is no foreground region.
+    /// </summary>
+    public static Tensor Soft(Tensor regions, Tensor text, Tensor labels, Tensor similarity, float tau)
+    {
+        using var scope = NewDisposeScope();
+        var foreground = labels.ge(0).nonzero().squeeze(1);
+        if (foreground.shape[0] == 0)
+            return (regions.sum() * 0f).MoveToOuterDisposeScope();
+
+        var scores = (Cosine.Between(regions.index_select(0, foreground), text) / tau).sigmoid();
+        var target = similarity.index_select(0, labels.index_select(0, foreground));
+        return (scores - target).square().mean().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>ScaleDet's classification loss: <see cref="Hard"/> + <paramref name="softWeight"/> · <see cref="Soft"/>.</summary>
+    public static Tensor Total(Tensor regions, Tensor text, Tensor labels, Tensor similarity, float tau, float softWeight)
+    {
+        using var scope = NewDisposeScope();
+        var total = Hard(regions, text, labels, tau) + softWeight * Soft(regions, text, labels, similarity, tau);
+        return total.MoveToOuterDisposeScope();
+    }
+}
