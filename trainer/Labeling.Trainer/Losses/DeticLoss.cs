@@ -37,6 +37,13 @@ public static class DeticLoss
     /// </remarks>
     public static Tensor ImageLabel(Tensor embedding, Tensor text, Tensor multiHot, float logitScale, float logitBias, float weight = 0.1f)
     {
+        using var bias = tensor(logitBias, device: embedding.device);
+        return ImageLabel(embedding, text, multiHot, logitScale, bias, weight);
+    }
+
+    /// <summary>As above with the model's learned bias (a scalar tensor), which then gets its gradient too.</summary>
+    public static Tensor ImageLabel(Tensor embedding, Tensor text, Tensor multiHot, float logitScale, Tensor logitBias, float weight = 0.1f)
+    {
         if (embedding.shape[0] == 0)
             return embedding.sum() * 0f;
 

@@ -33,13 +33,20 @@ public static class ScaleDetLosses
     /// Hard label loss: binary cross-entropy of s against one-hot(<paramref name="labels"/>), averaged over all N·C
     /// entries; labels [N] int64 in 0..C−1, or −1 for background (all-zero target). 0 when N = 0.
     /// </summary>
-    public static Tensor Hard(Tensor regions, Tensor text, Tensor labels, float tau)
+    /// <remarks>
+    /// <paramref name="bias"/> (the model's learned logit bias, a scalar) is added to cos/τ when given: the
+    /// detector scores a class as sigmoid(cos·scale + bias), and training the same expression keeps the
+    /// exported scores calibrated for classes the embedding has never seen (cos ≈ 0).
+    /// </remarks>
+    public static Tensor Hard(Tensor regions, Tensor text, Tensor labels, float tau, Tensor? bias = null)
     {
         if (regions.shape[0] == 0)
             return regions.sum() * 0f;
 
         using var scope = NewDisposeScope();
         var logits = Cosine.Between(regions, text) / tau;
+        if (bias is not null)
+            logits = logits + bias;
         var classes = arange(text.shape[0], dtype: ScalarType.Int64, device: labels.device);
         // −1 equals no class index, so a background row comes out all zero.
         var target = labels.unsqueeze(1).eq(classes.unsqueeze(0)).to_type(logits.dtype);
@@ -51,14 +58,15 @@ public static class ScaleDetLosses
     /// (<see cref="SimilarityMatrix"/>), averaged over the foreground regions' N_fg·C entries. Background regions
     /// (label −1) are left out; 0 when there is no foreground region.
     /// </summary>
-    public static Tensor Soft(Tensor regions, Tensor text, Tensor labels, Tensor similarity, float tau)
+    public static Tensor Soft(Tensor regions, Tensor text, Tensor labels, Tensor similarity, float tau, Tensor? bias = null)
     {
         using var scope = NewDisposeScope();
         var foreground = labels.ge(0).nonzero().squeeze(1);
         if (foreground.shape[0] == 0)
             return (regions.sum() * 0f).MoveToOuterDisposeScope();
 
-        var scores = (Cosine.Between(regions.index_select(0, foreground), text) / tau).sigmoid();
+        var logits = Cosine.Between(regions.index_select(0, foreground), text) / tau;
+        var scores = (bias is null ? logits : logits + bias).sigmoid();
         var target = similarity.index_select(0, labels.index_select(0, foreground));
         return (scores - target).square().mean().MoveToOuterDisposeScope();
     }

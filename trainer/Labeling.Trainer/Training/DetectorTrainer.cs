@@ -198,7 +198,7 @@ public sealed partial class DetectorTrainer
                     var d = distances[image, .., cy, cx];
                     var (px, py) = ((cx + 0.5f) * c.FeatureStride, (cy + 0.5f) * c.FeatureStride);
                     predicted.Add(torch.stack([px - d[0], py - d[1], px + d[2], py + d[3]]));
-                    truth.Add(torch.tensor(batch[image].Boxes[o]));
+                    truth.Add(torch.tensor(batch[image].Boxes[t.BoxIndices[o]]));
                 }
             }
 
@@ -256,11 +256,11 @@ public sealed partial class DetectorTrainer
                     parts["refine"] = _options.RefinementWeight * ProposalLosses.BoxRefinement(deltas[positives], targetDeltas);
                 }
 
-                parts["hard"] = _options.ClassificationWeight * ScaleDetLosses.Hard(embeddings, text, labelTensor, _options.Temperature, _model.LogitBias);
+                parts["hard"] = _options.ClassificationWeight * ScaleDetLosses.Hard(embeddings, text, labelTensor, 1f / c.LogitScale, _model.LogitBias);
                 if (positive.Any(p => p))
                 {
                     parts["soft"] = _options.ClassificationWeight * _options.SoftWeight
-                        * ScaleDetLosses.Soft(embeddings[positives], text, labelTensor[positives], similarity, _options.Temperature, _model.LogitBias);
+                        * ScaleDetLosses.Soft(embeddings[positives], text, labelTensor[positives], similarity, 1f / c.LogitScale, _model.LogitBias);
                 }
             }
         }

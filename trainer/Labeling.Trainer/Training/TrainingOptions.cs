@@ -45,9 +45,6 @@ public sealed record TrainingOptions
     /// <summary>A proposal whose best IoU is below this is background; between the two it is ignored.</summary>
     public float NegativeIou { get; init; } = 0.4f;
 
-    /// <summary>ScaleDet: temperature τ of the hard and soft label assignment (the class logit scale is 1/τ).</summary>
-    public float Temperature { get; init; } = 0.07f;
-
     /// <summary>ScaleDet: weight λ of the soft label assignment loss.</summary>
     public float SoftWeight { get; init; } = 0.5f;
 
@@ -78,7 +75,6 @@ public sealed record TrainingOptions
         Require(LearningRate > 0 && float.IsFinite(LearningRate), "Trainer:LearningRate must be positive.");
         Require(WarmupSteps >= 0, "Trainer:WarmupSteps must not be negative.");
         Require(Threads >= 1, "Trainer:Threads must be at least 1.");
-        Require(Temperature > 0, "Trainer:Temperature must be positive.");
         Require(NegativeIou <= PositiveIou, "Trainer:NegativeIou must not exceed PositiveIou.");
         Require(CheckpointEvery >= 1 && ReportEvery >= 1, "Trainer:CheckpointEvery and ReportEvery must be at least 1.");
     }
