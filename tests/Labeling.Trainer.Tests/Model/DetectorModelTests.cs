@@ -84,8 +84,8 @@ public sealed class DetectorModelTests
         using var results = session.Run([NamedOnnxValue.CreateFromTensor("images", input)]);
         var onnx = results.ToDictionary(r => r.Name, r => r.AsEnumerable<float>().ToArray());
 
-        AssertClose(boxes.data<float>().ToArray(), onnx["boxes"], 1e-4f, "boxes (input pixels)");
         AssertClose(objectness.data<float>().ToArray(), onnx["objectness"], 1e-4f, "objectness");
+        AssertClose(boxes.data<float>().ToArray(), onnx["boxes"], 1e-4f, "boxes (input pixels)");
         AssertClose(embeddings.data<float>().ToArray(), onnx["embeddings"], 1e-4f, "embeddings");
         Assert.Equal("region-embedding/1", session.ModelMetadata.CustomMetadataMap["labeling.contract"]);
         Assert.Equal(config.EmbeddingSpace, session.ModelMetadata.CustomMetadataMap["labeling.embedding_space"]);

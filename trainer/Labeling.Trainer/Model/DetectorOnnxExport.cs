@@ -1,5 +1,6 @@
 using System.Globalization;
 using Labeling.Onnx;
+using Labeling.Trainer.Ops;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -83,23 +84,19 @@ public static class DetectorOnnxExport
         var deltas = g.Linear(hidden, deltaLayer, "deltas");
         var embeddings = g.B.L2Normalize(g.Linear(hidden, embeddingLayer, "embedding"), axis: -1);
 
-        // Decode, as OpenVocabularyDetector.Decode.
+        // Decode, as Boxes.DecodeDeltas computes it (same operations in the same order).
         string Column(string t, long i) => g.B.Slice(t, [i], [i + 1], [1]);
         var w = g.B.Sub(Column(rois, 2), Column(rois, 0));
         var hh = g.B.Sub(Column(rois, 3), Column(rois, 1));
-        var ccx = g.B.Add(Column(rois, 0), g.B.Mul(half, w));
-        var ccy = g.B.Add(Column(rois, 1), g.B.Mul(half, hh));
-        var weights = OpenVocabularyDetector.DeltaWeights;
-        var dx = g.B.Div(Column(deltas, 0), g.Float(weights[0]));
-        var dy = g.B.Div(Column(deltas, 1), g.Float(weights[1]));
-        var dw = g.B.Clip(g.B.Div(Column(deltas, 2), g.Float(weights[2])), max: OpenVocabularyDetector.MaxDeltaLog);
-        var dh = g.B.Clip(g.B.Div(Column(deltas, 3), g.Float(weights[3])), max: OpenVocabularyDetector.MaxDeltaLog);
-        var pcx = g.B.Add(g.B.Mul(dx, w), ccx);
-        var pcy = g.B.Add(g.B.Mul(dy, hh), ccy);
-        var pw = g.B.Mul(g.B.Exp(dw), w);
-        var ph = g.B.Mul(g.B.Exp(dh), hh);
+        var px = g.B.Add(Column(rois, 0), g.B.Mul(half, w));
+        var py = g.B.Add(Column(rois, 1), g.B.Mul(half, hh));
+        var weights = DeltaWeights.Default;
+        var pcx = g.B.Add(g.B.Mul(g.B.Div(Column(deltas, 0), g.Float(weights.X)), w), px);
+        var pcy = g.B.Add(g.B.Mul(g.B.Div(Column(deltas, 1), g.Float(weights.Y)), hh), py);
+        var halfWidth = g.B.Mul(g.B.Mul(half, g.B.Exp(g.B.Clip(g.B.Div(Column(deltas, 2), g.Float(weights.W)), max: Boxes.MaxLogScale))), w);
+        var halfHeight = g.B.Mul(g.B.Mul(half, g.B.Exp(g.B.Clip(g.B.Div(Column(deltas, 3), g.Float(weights.H)), max: Boxes.MaxLogScale))), hh);
         var refined = g.B.Clip(g.B.Concat(
-            [g.B.Sub(pcx, g.B.Mul(half, pw)), g.B.Sub(pcy, g.B.Mul(half, ph)), g.B.Add(pcx, g.B.Mul(half, pw)), g.B.Add(pcy, g.B.Mul(half, ph))], 1),
+            [g.B.Sub(pcx, halfWidth), g.B.Sub(pcy, halfHeight), g.B.Add(pcx, halfWidth), g.B.Add(pcy, halfHeight)], 1),
             0f, c.InputSize);
 
         g.B.Identity(g.B.Reshape(refined, -1, c.Proposals, 4), "boxes");

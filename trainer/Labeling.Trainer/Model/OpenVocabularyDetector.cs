@@ -16,12 +16,6 @@ namespace Labeling.Trainer.Model;
 /// </summary>
 public sealed class OpenVocabularyDetector : nn.Module<Tensor, (Tensor Boxes, Tensor Objectness, Tensor Embeddings)>
 {
-    /// <summary>Faster R-CNN delta weights (dx, dy, dw, dh).</summary>
-    internal static readonly float[] DeltaWeights = [10f, 10f, 5f, 5f];
-
-    /// <summary>The largest dw/dh applied when decoding, log(1000/16) as in Detectron.</summary>
-    internal static readonly float MaxDeltaLog = MathF.Log(1000f / 16f);
-
     private readonly ModuleList<Conv2d> stemConvs = new();
     private readonly ModuleList<GroupNorm> stemNorms = new();
     private readonly Conv2d lateral3;
@@ -75,9 +69,9 @@ public sealed class OpenVocabularyDetector : nn.Module<Tensor, (Tensor Boxes, Te
     /// <summary>The learned bias of the class logits.</summary>
     public Parameter LogitBias => logit_bias;
 
-    internal IReadOnlyList<Conv2d> StemConvs => stemConvs;
+    internal ModuleList<Conv2d> StemConvs => stemConvs;
 
-    internal IReadOnlyList<GroupNorm> StemNorms => stemNorms;
+    internal ModuleList<GroupNorm> StemNorms => stemNorms;
 
     internal (Conv2d Lateral3, Conv2d Lateral4, Conv2d Smooth, GroupNorm SmoothNorm) Pyramid => (lateral3, lateral4, smooth, smoothNorm);
 
@@ -149,8 +143,8 @@ public sealed class OpenVocabularyDetector : nn.Module<Tensor, (Tensor Boxes, Te
         var stride = (float)Config.FeatureStride;
         var cx = (index.remainder(w).to_type(ScalarType.Float32) + 0.5f) * stride;
         var cy = (torch.div(index, w, RoundingMode.floor).to_type(ScalarType.Float32) + 0.5f) * stride;
-        var d = distanceMaps.reshape(b, 4, h * w).gather(2, index.unsqueeze(1).expand(b, 4, Config.Proposals));
-        var boxes = torch.stack([cx - d[.., 0], cy - d[.., 1], cx + d[.., 2], cy + d[.., 3]], dim: 2)
+        var d = distanceMaps.reshape(b, 4, h * w).gather(2, index.unsqueeze(1).expand(b, 4, Config.Proposals)); // [B,4,K]
+        var boxes = torch.stack([cx - d.select(1, 0), cy - d.select(1, 1), cx + d.select(1, 2), cy + d.select(1, 3)], dim: 2)
             .clamp(0f, (float)Config.InputSize);
         return (boxes.MoveToOuterDisposeScope(), scores.MoveToOuterDisposeScope());
     }
@@ -164,24 +158,9 @@ public sealed class OpenVocabularyDetector : nn.Module<Tensor, (Tensor Boxes, Te
         return (deltas.call(x), F.normalize(embedding.call(x), p: 2, dim: -1));
     }
 
-    /// <summary>Boxes moved by Faster R-CNN deltas, clipped to the input (the same arithmetic as the export).</summary>
-    public Tensor Decode(Tensor boxes, Tensor deltaValues)
-    {
-        var w = boxes[.., 2] - boxes[.., 0];
-        var h = boxes[.., 3] - boxes[.., 1];
-        var cx = boxes[.., 0] + 0.5f * w;
-        var cy = boxes[.., 1] + 0.5f * h;
-        var dx = deltaValues[.., 0] / DeltaWeights[0];
-        var dy = deltaValues[.., 1] / DeltaWeights[1];
-        var dw = (deltaValues[.., 2] / DeltaWeights[2]).clamp_max(MaxDeltaLog);
-        var dh = (deltaValues[.., 3] / DeltaWeights[3]).clamp_max(MaxDeltaLog);
-        var pcx = dx * w + cx;
-        var pcy = dy * h + cy;
-        var pw = dw.exp() * w;
-        var ph = dh.exp() * h;
-        return torch.stack([pcx - 0.5f * pw, pcy - 0.5f * ph, pcx + 0.5f * pw, pcy + 0.5f * ph], dim: 1)
-            .clamp(0f, (float)Config.InputSize);
-    }
+    /// <summary>Boxes moved by Faster R-CNN deltas (<see cref="Boxes.DecodeDeltas"/>), clipped to the input.</summary>
+    public Tensor Decode(Tensor boxes, Tensor deltaValues) =>
+        Boxes.DecodeDeltas(boxes, deltaValues).clamp(0f, (float)Config.InputSize);
 
     /// <summary>Inference, as the exported graph computes it: refined boxes [B,K,4], objectness [B,K], embeddings [B,K,D].</summary>
     public override (Tensor Boxes, Tensor Objectness, Tensor Embeddings) forward(Tensor images)

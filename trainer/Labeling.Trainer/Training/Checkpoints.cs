@@ -14,7 +14,7 @@ public static class Checkpoints
     private const string OptimizerFile = "optimizer.state";
     private const string StepFile = "step.txt";
 
-    public static void Save(string folder, OpenVocabularyDetector model, optim.Optimizer optimizer, int step)
+    public static void Save(string folder, OpenVocabularyDetector model, TorchSharp.Modules.OptimizerHelper optimizer, int step)
     {
         Directory.CreateDirectory(folder);
         model.save(Path.Combine(folder, WeightsFile + ".tmp"));
@@ -27,7 +27,7 @@ public static class Checkpoints
     }
 
     /// <summary>Loads the checkpoint in <paramref name="folder"/> when there is a complete one; returns its step (0 when none).</summary>
-    public static int TryResume(string? folder, OpenVocabularyDetector model, optim.Optimizer optimizer)
+    public static int TryResume(string? folder, OpenVocabularyDetector model, TorchSharp.Modules.OptimizerHelper optimizer)
     {
         if (folder is null || !File.Exists(Path.Combine(folder, StepFile)))
         {

@@ -252,7 +252,7 @@ public sealed partial class DetectorTrainer
                 var positives = torch.tensor(positive.ToArray(), device: _device);
                 if (positive.Any(p => p))
                 {
-                    var targetDeltas = Boxes.EncodeDeltas(roiTensor[positives], torch.stack(matched)[positives], OpenVocabularyDetector.DeltaWeights);
+                    var targetDeltas = Boxes.EncodeDeltas(roiTensor[positives], torch.stack(matched)[positives]);
                     parts["refine"] = _options.RefinementWeight * ProposalLosses.BoxRefinement(deltas[positives], targetDeltas);
                 }
 
