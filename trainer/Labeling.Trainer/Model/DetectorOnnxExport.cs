@@ -55,8 +55,10 @@ public static class DetectorOnnxExport
         // Top-K local maxima of the heatmap, as OpenVocabularyDetector.Proposals.
         var map = c.InputSize / c.FeatureStride;
         var pooled = g.B.MaxPool(heat, [3, 3], [1, 1], [1, 1, 1, 1]);
-        var peaks = g.B.Mul(heat, g.B.Cast(g.B.Node("Equal", [heat, pooled]), TensorElementType.Float));
-        var (scores, index) = g.B.TopK(g.B.Reshape(peaks, 0, -1), c.Proposals, axis: 1);
+        var isPeak = g.B.Cast(g.B.Node("Equal", [heat, pooled]), TensorElementType.Float);
+        var ranked = g.B.Sub(heat, g.B.Mul(g.B.Sub(g.Float(1f), isPeak), g.Float(2f)));
+        var (values, index) = g.B.TopK(g.B.Reshape(ranked, 0, -1), c.Proposals, axis: 1);
+        var scores = g.B.Relu(values);
         var cells = g.Long(map);
         var half = g.Float(0.5f);
         var strideValue = g.Float(c.FeatureStride);

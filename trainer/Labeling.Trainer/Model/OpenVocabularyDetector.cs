@@ -138,11 +138,15 @@ public sealed class OpenVocabularyDetector : nn.Module<Tensor, (Tensor Boxes, Te
         using var scope = torch.NewDisposeScope();
         var (b, h, w) = (heatmapLogits.shape[0], heatmapLogits.shape[2], heatmapLogits.shape[3]);
         var heat = heatmapLogits.sigmoid();
-        var peaks = heat * heat.eq(F.max_pool2d(heat, 3, stride: 1, padding: 1)).to_type(ScalarType.Float32);
-        var (scores, index) = peaks.reshape(b, h * w).topk(Config.Proposals, dim: 1);
+        var isPeak = heat.eq(F.max_pool2d(heat, 3, stride: 1, padding: 1)).to_type(ScalarType.Float32);
+        // Local maxima rank first; when there are fewer than K, the next cells rank by their heat
+        // (not as tied zeros, whose order TorchSharp and ONNX Runtime break differently) and score 0.
+        var ranked = heat - (1f - isPeak) * 2f;
+        var (values, index) = ranked.reshape(b, h * w).topk(Config.Proposals, dim: 1);
+        var scores = values.clamp_min(0f);
         var stride = (float)Config.FeatureStride;
         var cx = (index.remainder(w).to_type(ScalarType.Float32) + 0.5f) * stride;
-        var cy = (torch.div(index, w, RoundingMode.floor).to_type(ScalarType.Float32) + 0.5f) * stride;
+        var cy = (index.floor_divide(w).to_type(ScalarType.Float32) + 0.5f) * stride;
         var d = distanceMaps.reshape(b, 4, h * w).gather(2, index.unsqueeze(1).expand(b, 4, Config.Proposals)); // [B,4,K]
         var boxes = torch.stack([cx - d.select(1, 0), cy - d.select(1, 1), cx + d.select(1, 2), cy + d.select(1, 3)], dim: 2)
             .clamp(0f, (float)Config.InputSize);
