@@ -38,7 +38,7 @@ public sealed class ShapesWorldTests
                 Assert.InRange(o.X2, o.X1 + 10, 256f);
                 Assert.InRange(o.Y1, 0f, 256f);
                 Assert.InRange(o.Y2, o.Y1 + 10, 256f);
-                Assert.InRange(Math.Max(o.X2 - o.X1, o.Y2 - o.Y1), 16f, 96f * 1.5f);
+                Assert.InRange(Math.Max(o.X2 - o.X1, o.Y2 - o.Y1), 24f - 0.01f, 96f + 0.01f);
             }
 
             for (int p = 0; p < sample.Objects.Count; p++)

@@ -30,10 +30,10 @@ public sealed record ShapesWorldOptions
     /// <summary>Most shapes per image (default 4).</summary>
     public int MaxShapes { get; init; } = 4;
 
-    /// <summary>Smallest shape size (bounding square side before rotation) in pixels (default 24).</summary>
+    /// <summary>Smallest shape size (the longer side of its box) in pixels (default 24).</summary>
     public int MinSize { get; init; } = 24;
 
-    /// <summary>Largest shape size in pixels (default 96).</summary>
+    /// <summary>Largest shape size (the longer side of its box) in pixels (default 96).</summary>
     public int MaxSize { get; init; } = 96;
 
     /// <summary>Shapes are placed so that every pair of boxes has an IoU below this (default 0.3).</summary>
@@ -174,7 +174,11 @@ public sealed class ShapesWorld
                 var shape = Options.Shapes[rng.Next(Options.Shapes.Count)];
                 float size = Options.MinSize + ((float)rng.NextDouble() * (Options.MaxSize - Options.MinSize));
                 float rotation = shape == "circle" ? 0f : ((float)rng.NextDouble() * 50f) - 25f;
+                // Size is the box's longer side: the rotated outline is scaled to it.
                 var outline = Outline(shape, size, rotation);
+                var unscaled = Bounds(outline, size, shape);
+                float fit = size / Math.Max(unscaled.Width, unscaled.Height);
+                outline = [.. outline.Select(p => new SKPoint(p.X * fit, p.Y * fit))];
                 var local = Bounds(outline, size, shape);
                 // Place the bounds fully inside the image.
                 float x = ((float)rng.NextDouble() * (w - local.Width - 2)) + 1 - local.Left;
