@@ -422,6 +422,57 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         return new ReviewPage(result, more ? ids[^1] : null);
     }
 
+    public async Task<PoolPage> GetPoolImagesAsync(long afterImageId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, 1000);
+
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var heads = (await connection.QueryAsync<PoolHeadRow>(new CommandDefinition(
+            """
+            SELECT i.id AS Id, d.name AS Dataset
+            FROM images i
+            JOIN datasets d ON d.id = i.dataset_id
+            WHERE i.id > @afterImageId
+              AND (EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id)
+                   OR EXISTS (SELECT 1 FROM boxes b WHERE b.image_id = i.id))
+            ORDER BY i.id
+            LIMIT @limit
+            """,
+            new { afterImageId, limit = limit + 1 }, cancellationToken: cancellationToken))).ToList();
+        var more = heads.Count > limit;
+        if (more)
+        {
+            heads.RemoveAt(heads.Count - 1);
+        }
+
+        if (heads.Count == 0)
+        {
+            return new PoolPage([], null);
+        }
+
+        var ids = heads.Select(h => h.Id).ToArray();
+        var boxes = (await connection.QueryAsync<PoolBoxRow>(new CommandDefinition(
+            $"""
+            SELECT b.id AS BoxId, b.image_id AS ImageId, b.class_id AS ClassId, c.name AS ClassName,
+                   b.x1 AS X1, b.y1 AS Y1, b.x2 AS X2, b.y2 AS Y2, b.score AS Score, b.source AS Source, b.model_id AS ModelId
+            FROM boxes b
+            JOIN images i ON i.id = b.image_id
+            JOIN classes c ON c.id = b.class_id
+            WHERE {InList("b.image_id", "ids")}
+              AND (b.model_id IS NULL OR b.model_id = i.labelled_by_model_id)
+            ORDER BY b.image_id, b.id
+            """,
+            new { ids }, cancellationToken: cancellationToken)))
+            .ToLookup(r => r.ImageId, r => new PoolBox(r.BoxId, r.ClassId, r.ClassName, r.X1, r.Y1, r.X2, r.Y2, r.Score, Enum.Parse<BoxSource>(r.Source, ignoreCase: true), r.ModelId));
+        var tags = (await GetTagsAsync(ids, cancellationToken)).ToLookup(t => t.ImageId);
+        var images = (await GetImagesAsync(ids, cancellationToken)).ToDictionary(i => i.Id);
+        var result = heads.Where(h => images.ContainsKey(h.Id))
+            .Select(h => new PoolImage(images[h.Id], h.Dataset, tags[h.Id].ToList(), boxes[h.Id].ToList()))
+            .ToList();
+        return new PoolPage(result, more ? ids[^1] : null);
+    }
+
     public async Task<int> MarkStaleForRelabelAsync(long modelId, string? dataset, CancellationToken cancellationToken)
     {
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
@@ -718,6 +769,27 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         public float? Score { get; set; }
         public string Source { get; set; } = "";
         public string? ModelVersion { get; set; }
+    }
+
+    private sealed class PoolHeadRow
+    {
+        public long Id { get; set; }
+        public string Dataset { get; set; } = "";
+    }
+
+    private sealed class PoolBoxRow
+    {
+        public long BoxId { get; set; }
+        public long ImageId { get; set; }
+        public long ClassId { get; set; }
+        public string ClassName { get; set; } = "";
+        public float X1 { get; set; }
+        public float Y1 { get; set; }
+        public float X2 { get; set; }
+        public float Y2 { get; set; }
+        public float? Score { get; set; }
+        public string Source { get; set; } = "";
+        public long? ModelId { get; set; }
     }
 
     private sealed class ProgressRow

@@ -55,6 +55,15 @@ public interface ILabelStore
     Task<ReviewPage> QueryReviewImagesAsync(BoxQuery filter, long afterImageId, int limit, CancellationToken cancellationToken);
 
     /// <summary>
+    /// One page of the images a training pool is drawn from: images with at least one tag or box, in
+    /// id order after <paramref name="afterImageId"/>, <paramref name="limit"/> 1–1,000, each with its
+    /// dataset, tags and boxes. The boxes are the human boxes and the model boxes of the model that
+    /// labelled the image last (<see cref="ImageRecord.LabelledByModelId"/>); boxes of earlier models
+    /// that a relabel by another model left behind are not returned. Splits are not filtered.
+    /// </summary>
+    Task<PoolPage> GetPoolImagesAsync(long afterImageId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Sets labelled images that the model <paramref name="modelId"/> did not label back to pending
     /// (for one dataset or, null, all), so that the next enqueue sends them to the workers again.
     /// Returns how many images changed. Running it twice changes nothing the second time.

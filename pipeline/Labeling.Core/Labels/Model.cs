@@ -154,6 +154,15 @@ public sealed record ReviewImage(ImageRecord Image, string Dataset, IReadOnlyLis
 /// <summary>One page of review images; <see cref="NextAfterImageId"/> is null on the last page.</summary>
 public sealed record ReviewPage(IReadOnlyList<ReviewImage> Images, long? NextAfterImageId);
 
+/// <summary>A box of a pool image: its class, corners in image pixels, score (null for human boxes), source and model (null for human boxes).</summary>
+public sealed record PoolBox(long BoxId, long ClassId, string ClassName, float X1, float Y1, float X2, float Y2, float? Score, BoxSource Source, long? ModelId);
+
+/// <summary>An image of a training pool with its dataset, tags and boxes.</summary>
+public sealed record PoolImage(ImageRecord Image, string Dataset, IReadOnlyList<ImageTagRecord> Tags, IReadOnlyList<PoolBox> Boxes);
+
+/// <summary>One page of pool images; <see cref="NextAfterImageId"/> is null on the last page.</summary>
+public sealed record PoolPage(IReadOnlyList<PoolImage> Images, long? NextAfterImageId);
+
 /// <summary>Counts of a dataset's images by status, and its boxes.</summary>
 public sealed record DatasetProgress(string Dataset, long Images, long Pending, long Queued, long Labelled, long Failed, long Boxes);
 

@@ -376,6 +376,41 @@ public abstract class LabelStoreContract
     }
 
     [Fact]
+    public async Task GetPoolImages_PagesTaggedOrBoxedImages_WithHumanBoxesAndTheLastModelsBoxesOnly()
+    {
+        var store = await CreateStoreAsync();
+        var (_, images, v1) = await SeedAsync(store, images: 4);
+        var v2 = await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", new string('b', 64)), Ct);
+        var classes = await store.EnsureClassesAsync(["fox", "cat"], Ct);
+        long fox = classes["fox"], cat = classes["cat"];
+        await store.AddTagsAsync([new(images[0], "Fox"), new(images[2], "cat")], Ct);
+        await store.ReplaceHumanBoxesAsync([new(images[1], [new BoxData(fox, 1, 2, 30, 40, null, BoxSource.Human)])], Ct);
+        // Image 2: labelled by v1, then by v2; only v2's boxes are the image's current pseudo labels.
+        await store.WriteLabelsAsync(v1, [new(images[2], [Pseudo(cat, 5, 0.9f)], [new(cat, TagState.Grounded)])], Ct);
+        await store.WriteLabelsAsync(v2, [new(images[2], [Pseudo(cat, 7, 0.6f), Pseudo(cat, 50, 0.2f)], [new(cat, TagState.Grounded)])], Ct);
+        // Image 3 has neither tags nor boxes: not in the pool.
+
+        var all = await store.GetPoolImagesAsync(0, 1000, Ct);
+        Assert.Null(all.NextAfterImageId);
+        Assert.Equal([images[0], images[1], images[2]], all.Images.Select(i => i.Image.Id));
+        Assert.All(all.Images, i => Assert.Equal("pets", i.Dataset));
+        Assert.Equal("fox", Assert.Single(all.Images[0].Tags).ClassName);
+        Assert.Empty(all.Images[0].Boxes);
+        var human = Assert.Single(all.Images[1].Boxes);
+        Assert.Equal((fox, "fox", 1f, 2f, 30f, 40f, (float?)null, BoxSource.Human, (long?)null), (human.ClassId, human.ClassName, human.X1, human.Y1, human.X2, human.Y2, human.Score, human.Source, human.ModelId));
+        Assert.Equal([(7f, 0.6f, v2), (50f, 0.2f, v2)], all.Images[2].Boxes.Select(b => (b.X1, b.Score!.Value, b.ModelId!.Value)));
+        Assert.Equal(TagState.Grounded, Assert.Single(all.Images[2].Tags).State);
+
+        var first = await store.GetPoolImagesAsync(0, 2, Ct);
+        Assert.Equal([images[0], images[1]], first.Images.Select(i => i.Image.Id));
+        Assert.Equal(images[1], first.NextAfterImageId);
+        var second = await store.GetPoolImagesAsync(first.NextAfterImageId!.Value, 2, Ct);
+        Assert.Equal([images[2]], second.Images.Select(i => i.Image.Id));
+        Assert.Null(second.NextAfterImageId);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.GetPoolImagesAsync(0, 0, Ct));
+    }
+
+    [Fact]
     public async Task Checkpoints_AreStoredPerScope_AndOverwritten()
     {
         var store = await CreateStoreAsync();
