@@ -139,10 +139,9 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
     public static ITextEncoder CreateEncoder(string space)
     {
         ArgumentNullException.ThrowIfNull(space);
-        var match = HashBowSpace().Match(space);
-        if (match.Success && int.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var dimension) && dimension > 0)
+        if (HashBowEncoder.TryForSpace(space, out var encoder))
         {
-            return new CachingTextEncoder(new HashBowEncoder(dimension));
+            return new CachingTextEncoder(encoder);
         }
 
         throw new ActiveModelException($"No text encoder for embedding space '{space}': label batches support hashbow-D spaces only for now.");
@@ -216,9 +215,6 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
 
     [GeneratedRegex("^[0-9a-fA-F]{64}$")]
     private static partial Regex Sha256Hex();
-
-    [GeneratedRegex(@"^hashbow-([0-9]{1,6})$")]
-    private static partial Regex HashBowSpace();
 
     // A loaded detector and its reference count: one for the provider while it is current, one per lease.
     private sealed class Loaded(OnnxDetector detector, ModelRecord model, ITextEncoder encoder)

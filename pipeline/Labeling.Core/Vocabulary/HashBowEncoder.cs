@@ -30,6 +30,23 @@ public sealed class HashBowEncoder : ITextEncoder
         Space = string.Create(CultureInfo.InvariantCulture, $"hashbow-{dimension}");
     }
 
+    /// <summary>The encoder of a space named <c>hashbow-D</c> (D of 1–999999); false for any other name.</summary>
+    public static bool TryForSpace(string space, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HashBowEncoder? encoder)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        encoder = null;
+        const string Prefix = "hashbow-";
+        var digits = space.StartsWith(Prefix, StringComparison.Ordinal) ? space[Prefix.Length..] : "";
+        if (digits.Length is < 1 or > 6 || !digits.All(char.IsAsciiDigit)
+            || !int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var dimension) || dimension < 1)
+        {
+            return false;
+        }
+
+        encoder = new HashBowEncoder(dimension);
+        return true;
+    }
+
     /// <inheritdoc />
     public string Space { get; }
 

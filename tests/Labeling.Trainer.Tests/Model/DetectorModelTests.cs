@@ -57,11 +57,13 @@ public sealed class DetectorModelTests
 
     /// <summary>The export's promise: the same images through TorchSharp and ONNX Runtime give the same boxes, objectness and embeddings.</summary>
     [Theory]
-    [InlineData("tiny", 2)]
-    [InlineData("small", 1)]
-    public void Export_MatchesTorchSharp_OnOnnxRuntime(string preset, int batch)
+    [InlineData("tiny", 2, 7)]
+    [InlineData("tiny", 3, 8)]
+    [InlineData("small", 1, 7)]
+    [InlineData("small", 2, 9)]
+    public void Export_MatchesTorchSharp_OnOnnxRuntime(string preset, int batch, int seed)
     {
-        torch.manual_seed(7);
+        torch.manual_seed(seed);
         var config = DetectorConfig.Preset(preset);
         using var model = new OpenVocabularyDetector(config);
         model.eval();
@@ -76,7 +78,7 @@ public sealed class DetectorModelTests
                 p.add_(torch.randn_like(p) * 0.05f);
             }
 
-            model.ProposalHead.Heatmap.weight!.mul_(50f);
+            model.ProposalHead.Heatmap.weight!.mul_(5f);
         }
 
         var images = torch.randn(batch, 3, config.InputSize, config.InputSize);

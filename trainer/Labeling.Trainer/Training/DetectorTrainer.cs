@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Labeling.Trainer.Data;
 using Labeling.Trainer.Losses;
 using Labeling.Trainer.Model;
 using Labeling.Trainer.Ops;
@@ -8,15 +9,24 @@ using static TorchSharp.torch;
 
 namespace Labeling.Trainer.Training;
 
-/// <summary>One image of a training batch, already augmented and letterboxed to the model input.</summary>
-/// <param name="Pixels">CHW float32, normalised with the model's mean and std.</param>
-/// <param name="Boxes">Boxes in input pixels (x1,y1,x2,y2); empty for a tag-only image.</param>
-/// <param name="BoxClasses">Index into the label space of each box.</param>
-/// <param name="Tags">Label-space indices of the image's tags (Detic's image labels).</param>
-public sealed record TrainingImage(float[] Pixels, IReadOnlyList<float[]> Boxes, IReadOnlyList<int> BoxClasses, IReadOnlyList<int> Tags)
+/// <summary>A prepared sample with its names resolved to label-space indices.</summary>
+internal sealed record TrainingImage(float[] Pixels, IReadOnlyList<float[]> Boxes, IReadOnlyList<int> BoxClasses, IReadOnlyList<int> Tags)
 {
     /// <summary>Box data trains every head; a tag-only image trains only the classification of its largest proposal.</summary>
     public bool HasBoxes => Boxes.Count > 0;
+
+    /// <summary>Boxes and tags whose class is not in the label space are left out (the sampler already leaves them out of tensors).</summary>
+    public static TrainingImage From(PreparedSample sample, IReadOnlyDictionary<string, int> classes)
+    {
+        var boxes = sample.Kind == SampleKind.BoxData
+            ? sample.Boxes.Where(b => classes.ContainsKey(b.ClassName)).ToList()
+            : [];
+        return new TrainingImage(
+            sample.Chw,
+            boxes.Select(b => new[] { b.X1, b.Y1, b.X2, b.Y2 }).ToList(),
+            boxes.Select(b => classes[b.ClassName]).ToList(),
+            sample.Tags.Where(classes.ContainsKey).Select(t => classes[t]).Distinct().ToList());
+    }
 }
 
 /// <summary>The outcome of a run.</summary>
@@ -46,12 +56,21 @@ public sealed partial class DetectorTrainer
     }
 
     /// <summary>
-    /// Trains on <paramref name="batches"/> (an endless or long enough stream) against the label
-    /// space's text embeddings <paramref name="textEmbeddings"/> [C,D] (L2-normalised) until
+    /// Trains on <paramref name="batches"/> (a long enough stream, e.g. <see cref="BatchSampler.BatchesAsync"/>)
+    /// over the label space <paramref name="classNames"/> whose text embeddings are
+    /// <paramref name="textEmbeddings"/> [C,D] (L2-normalised, same order), until
     /// <see cref="TrainingOptions.Steps"/>; resumes from the checkpoint folder when it holds one.
     /// </summary>
-    public TrainingResult Train(IEnumerable<IReadOnlyList<TrainingImage>> batches, float[,] textEmbeddings, Action<TrainingProgress>? progress, CancellationToken cancellationToken)
+    public TrainingResult Train(
+        IEnumerable<IReadOnlyList<PreparedSample>> batches, IReadOnlyList<string> classNames, float[,] textEmbeddings,
+        Action<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
+        if (classNames.Count != textEmbeddings.GetLength(0) || textEmbeddings.GetLength(1) != _model.Config.EmbeddingDim)
+        {
+            throw new ArgumentException($"{classNames.Count} class names need {classNames.Count}×{_model.Config.EmbeddingDim} text embeddings, not {textEmbeddings.GetLength(0)}×{textEmbeddings.GetLength(1)}.");
+        }
+
+        var classIndex = classNames.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
         torch.manual_seed(_options.Seed);
         using var text = torch.tensor(Flatten(textEmbeddings), [textEmbeddings.GetLength(0), textEmbeddings.GetLength(1)]).to(_device);
         using var similarity = ScaleDetLosses.SimilarityMatrix(text);
@@ -71,6 +90,12 @@ public sealed partial class DetectorTrainer
         var windowStart = clock.Elapsed;
         var windowSteps = 0;
         using var batchStream = batches.GetEnumerator();
+        // A resumed run passes over the batches the earlier steps used, so that with the same seed
+        // it sees the same data as a run that never stopped.
+        for (var i = 0; i < start && batchStream.MoveNext(); i++)
+        {
+        }
+
         while (step < _options.Steps)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -87,7 +112,7 @@ public sealed partial class DetectorTrainer
 
             using (var scope = torch.NewDisposeScope())
             {
-                var parts = Losses(batchStream.Current, text, similarity);
+                var parts = Losses(batchStream.Current.Select(sample => TrainingImage.From(sample, classIndex)).ToList(), text, similarity);
                 var total = parts.Values.Aggregate((a, b) => a + b);
                 var loss = total.item<float>();
                 optimizer.zero_grad();
