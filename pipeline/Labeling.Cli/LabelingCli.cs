@@ -33,6 +33,7 @@ public static partial class LabelingCli
         root.Subcommands.Add(QueryCommand(context));
         root.Subcommands.Add(RenderCommand(context));
         root.Subcommands.Add(ExportCommand(context));
+        root.Subcommands.Add(TrainCommand(context));
 
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error };
