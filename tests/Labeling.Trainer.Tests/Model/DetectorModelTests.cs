@@ -24,6 +24,16 @@ public sealed class DetectorModelTests
         }
     }
 
+    [Theory]
+    [InlineData("tiny", 55_874)]
+    [InlineData("small", 1_231_226)]
+    [InlineData("base", 4_786_154)]
+    public void Presets_HaveTheDocumentedSizes(string preset, long parameters)
+    {
+        using var model = new OpenVocabularyDetector(DetectorConfig.Preset(preset));
+        Assert.Equal(parameters, model.parameters().Sum(p => p.numel()));
+    }
+
     [Fact]
     public void Forward_GivesTheContractShapes_BoxesInsideTheInput_UnitEmbeddings()
     {
