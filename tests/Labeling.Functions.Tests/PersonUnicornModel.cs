@@ -22,16 +22,7 @@ internal static class PersonUnicornModel
     /// <summary>Writes the model to a new file in <paramref name="folder"/> and returns its path.</summary>
     public static string Write(string folder)
     {
-        var d = Encoder.Dimension;
-        var embeddings = new float[ProposalNames.Length, d];
-        for (var p = 0; p < ProposalNames.Length; p++)
-        {
-            var row = Encoder.Encode(ProposalNames[p]);
-            for (var i = 0; i < d; i++)
-            {
-                embeddings[p, i] = row[i];
-            }
-        }
+        var embeddings = DetectorModels.EmbeddingRows(Encoder, ProposalNames);
 
         var path = Path.Combine(folder, $"model-{Guid.NewGuid():N}.onnx");
         DetectorModels.ConstantRegionEmbedding(path, Boxes, Objectness, embeddings,

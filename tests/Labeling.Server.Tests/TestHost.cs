@@ -74,16 +74,7 @@ public sealed class Workspace : IAsyncDisposable
     /// <summary>Registers and activates the person/cat detector as <paramref name="version"/>.</summary>
     public async Task AddModelAsync(string version = "v1")
     {
-        var d = Encoder.Dimension;
-        var embeddings = new float[ProposalNames.Length, d];
-        for (var p = 0; p < ProposalNames.Length; p++)
-        {
-            var row = Encoder.Encode(ProposalNames[p]);
-            for (var i = 0; i < d; i++)
-            {
-                embeddings[p, i] = row[i];
-            }
-        }
+        var embeddings = DetectorModels.EmbeddingRows(Encoder, ProposalNames);
 
         var path = Path.Combine(_folder.Path, version + ".onnx");
         DetectorModels.ConstantRegionEmbedding(path, Boxes, Objectness, embeddings,

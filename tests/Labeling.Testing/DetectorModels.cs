@@ -62,6 +62,22 @@ public static class DetectorModels
         OnnxModelFile.Save(g.Build(), path);
     }
 
+    /// <summary>The text embeddings of <paramref name="names"/> as rows [names, D]: the region embeddings of a constant model that "sees" those classes.</summary>
+    public static float[,] EmbeddingRows(Labeling.Vocabulary.ITextEncoder encoder, IReadOnlyList<string> names)
+    {
+        var rows = new float[names.Count, encoder.Dimension];
+        for (var p = 0; p < names.Count; p++)
+        {
+            var row = encoder.Encode(names[p]);
+            for (var i = 0; i < row.Length; i++)
+            {
+                rows[p, i] = row[i];
+            }
+        }
+
+        return rows;
+    }
+
     /// <summary>
     /// The reference region-embedding/1 network of the benchmarks: four stride-2 3×3 convolutions
     /// (16, 32, 64, 128 channels) with ReLU, global average pooling and one linear layer into K

@@ -51,16 +51,7 @@ public sealed partial class RoundTripCommandTests : IDisposable
 
     private string Model(string name = "model.onnx")
     {
-        var d = Encoder.Dimension;
-        var embeddings = new float[ProposalNames.Length, d];
-        for (var p = 0; p < ProposalNames.Length; p++)
-        {
-            var row = Encoder.Encode(ProposalNames[p]);
-            for (var i = 0; i < d; i++)
-            {
-                embeddings[p, i] = row[i];
-            }
-        }
+        var embeddings = DetectorModels.EmbeddingRows(Encoder, ProposalNames);
 
         var path = Path.Combine(_folder.Path, name);
         DetectorModels.ConstantRegionEmbedding(path, Boxes, Objectness, embeddings,
