@@ -17,8 +17,8 @@ public static class DetectorBenchmarks
 {
     public static int Run(string[] args)
     {
-        var iterations = Arg(args, "--iterations", 40);
-        var threads = Arg(args, "--threads", 0);
+        var iterations = BenchmarkArgs.Int(args, "--iterations", 40);
+        var threads = BenchmarkArgs.Int(args, "--threads", 0);
         var root = Path.Combine(Path.GetTempPath(), "labeling-detbench-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         try
@@ -127,10 +127,4 @@ public static class DetectorBenchmarks
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     private static double P90(List<double> values) => values.Order().ElementAt(Math.Min(values.Count - 1, (int)(values.Count * 0.9)));
-
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 }

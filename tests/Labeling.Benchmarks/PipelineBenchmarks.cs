@@ -31,8 +31,8 @@ public static class PipelineBenchmarks
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var count = Arg(args, "--images", 1000);
-        var batch = Arg(args, "--batch", 32);
+        var count = BenchmarkArgs.Int(args, "--images", 1000);
+        var batch = BenchmarkArgs.Int(args, "--batch", 32);
         var root = Path.Combine(Path.GetTempPath(), "labeling-pipebench-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         try
@@ -228,11 +228,5 @@ public static class PipelineBenchmarks
     {
         var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         return line is null ? Process.GetCurrentProcess().PeakWorkingSet64 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-    }
-
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }

@@ -17,10 +17,10 @@ public static class ShapesDemo
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var train = Arg(args, "--train", 400);
-        var test = Arg(args, "--test", 100);
-        var steps = Arg(args, "--steps", 1500);
-        var threads = Arg(args, "--threads", 2);
+        var train = BenchmarkArgs.Int(args, "--train", 400);
+        var test = BenchmarkArgs.Int(args, "--test", 100);
+        var steps = BenchmarkArgs.Int(args, "--steps", 1500);
+        var threads = BenchmarkArgs.Int(args, "--threads", 2);
         var keep = args.SkipWhile(a => a != "--keep").Skip(1).FirstOrDefault();
         var root = keep ?? Path.Combine(Path.GetTempPath(), "labeling-shapes-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
@@ -168,11 +168,5 @@ public static class ShapesDemo
         }
 
         return output.ToString();
-    }
-
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }

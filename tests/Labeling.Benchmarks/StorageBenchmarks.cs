@@ -22,11 +22,11 @@ public static class StorageBenchmarks
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var boxes = Arg(args, "--boxes", 1_000_000);
-        var messages = Arg(args, "--messages", 20_000);
-        var rounds = Arg(args, "--rounds", 2);
+        var boxes = BenchmarkArgs.Int(args, "--boxes", 1_000_000);
+        var messages = BenchmarkArgs.Int(args, "--messages", 20_000);
+        var rounds = BenchmarkArgs.Int(args, "--rounds", 2);
         var bare = args.Contains("--without-indexes");
-        var imagesPerCall = Arg(args, "--images-per-call", 200); // one WriteLabels call = one worker batch
+        var imagesPerCall = BenchmarkArgs.Int(args, "--images-per-call", 200); // one WriteLabels call = one worker batch
 
         var images = Math.Max(1, boxes / BoxesPerImage);
         var root = Path.Combine(Path.GetTempPath(), "labeling-bench-" + Guid.NewGuid().ToString("N")[..8]);
@@ -201,11 +201,5 @@ public static class StorageBenchmarks
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }

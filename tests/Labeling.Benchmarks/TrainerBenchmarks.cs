@@ -19,8 +19,8 @@ public static class TrainerBenchmarks
 {
     public static int Run(string[] args)
     {
-        var steps = Arg(args, "--steps", 10);
-        var rounds = Arg(args, "--rounds", 3);
+        var steps = BenchmarkArgs.Int(args, "--steps", 10);
+        var rounds = BenchmarkArgs.Int(args, "--rounds", 3);
         var preset = args.SkipWhile(a => a != "--preset").Skip(1).FirstOrDefault() ?? "small";
         TorchRuntime.Initialise(1);
         var config = DetectorConfig.Preset(preset);
@@ -106,11 +106,5 @@ public static class TrainerBenchmarks
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
     }
 }
