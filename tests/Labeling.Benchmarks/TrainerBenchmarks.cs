@@ -25,7 +25,7 @@ public static class TrainerBenchmarks
         TorchRuntime.Initialise(1);
         var config = DetectorConfig.Preset(preset);
         Console.WriteLine($"# Trainer benchmarks — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, preset {preset} ({config.InputSize}², K={config.Proposals}, D={config.EmbeddingDim}), batch 8, {steps} timed steps × {rounds} rounds per thread count");
-        var world = new ShapesWorld(new ShapesWorldOptions { Seed = 3, Width = config.InputSize, Height = config.InputSize, MinSize = config.InputSize / 10, MaxSize = config.InputSize * 3 / 8 });
+        var world = new ShapesWorld(new ShapesWorldOptions { Seed = 3, Width = config.InputSize, Height = config.InputSize, MinSize = Math.Max(8, config.InputSize / 10), MaxSize = config.InputSize * 3 / 8 });
         var augment = AugmentOptions.None(config.InputSize) with { Mean = config.Mean, Std = config.Std };
         var batch = Enumerable.Range(0, 8).Select(i =>
         {
