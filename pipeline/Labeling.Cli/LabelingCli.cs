@@ -34,6 +34,7 @@ public static partial class LabelingCli
         root.Subcommands.Add(RenderCommand(context));
         root.Subcommands.Add(ExportCommand(context));
         root.Subcommands.Add(TrainCommand(context));
+        root.Subcommands.Add(EvalCommand(context));
 
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error };
