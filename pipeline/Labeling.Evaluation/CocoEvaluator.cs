@@ -410,6 +410,25 @@ public sealed class CocoEvaluationResult
     /// <summary>AP per category, in category id order.</summary>
     public IReadOnlyList<CategoryAveragePrecision> PerCategory { get; }
 
+    /// <summary>
+    /// AP per category at one IoU threshold (0.50, 0.55, …, 0.95), all areas, 100 detections: the mean of
+    /// the precision over the 101 recall points, as pycocotools averages it; null without ground truth.
+    /// </summary>
+    public IReadOnlyList<CategoryAveragePrecision> PerCategoryAt(double iouThreshold)
+    {
+        var t = Array.FindIndex(CocoEvaluator.IouThresholds, v => Math.Abs(v - iouThreshold) < 1e-9);
+        if (t < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(iouThreshold), iouThreshold, "COCO evaluates IoU 0.50, 0.55, …, 0.95.");
+        }
+
+        return [.. PerCategory.Select((category, k) =>
+        {
+            var values = Enumerable.Range(0, Precision.GetLength(1)).Select(r => Precision[t, r, k, 0, Precision.GetLength(4) - 1]).Where(p => p > -1).ToList();
+            return category with { AveragePrecision = values.Count == 0 ? null : values.Average() };
+        })];
+    }
+
     /// <summary>pycocotools' <c>eval['precision']</c>: [T, R, K, A, M].</summary>
     internal double[,,,,] Precision { get; }
 

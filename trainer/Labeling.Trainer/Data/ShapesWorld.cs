@@ -246,7 +246,7 @@ public sealed class ShapesWorld
 
         if (options.BoxedCount > 0)
         {
-            File.WriteAllText(Path.Combine(folder, "annotations.json"), CocoJson(images.Take(options.BoxedCount)), new UTF8Encoding(false));
+            File.WriteAllText(Path.Combine(folder, "annotations.json"), CocoJson(ClassNames, images.Take(options.BoxedCount)), new UTF8Encoding(false));
         }
 
         var truth = new ShapesGroundTruth(Options.Seed, ClassNames, images);
@@ -264,10 +264,11 @@ public sealed class ShapesWorld
         return truth;
     }
 
-    private string CocoJson(IEnumerable<ShapesGroundTruthImage> images)
+    /// <summary>A COCO document (the ingest's <c>annotations.json</c>) of <paramref name="images"/>: image ids 1…n in order, category ids 1…m in <paramref name="classNames"/> order.</summary>
+    internal static string CocoJson(IReadOnlyList<string> classNames, IEnumerable<ShapesGroundTruthImage> images)
     {
-        var categories = ClassNames.Select((name, i) => new Dictionary<string, object> { ["id"] = i + 1, ["name"] = name }).ToList();
-        var categoryIds = ClassNames.Select((name, i) => (name, i + 1)).ToDictionary(p => p.name, p => p.Item2, StringComparer.Ordinal);
+        var categories = classNames.Select((name, i) => new Dictionary<string, object> { ["id"] = i + 1, ["name"] = name }).ToList();
+        var categoryIds = classNames.Select((name, i) => (name, i + 1)).ToDictionary(p => p.name, p => p.Item2, StringComparer.Ordinal);
         var cocoImages = new List<Dictionary<string, object>>();
         var annotations = new List<Dictionary<string, object>>();
         int imageId = 0, annotationId = 0;
@@ -294,10 +295,10 @@ public sealed class ShapesWorld
             JsonOptions);
     }
 
-    private static string CsvField(string value) =>
+    internal static string CsvField(string value) =>
         value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
 
-    private static int HashCode(int seed, int index)
+    internal static int HashCode(int seed, int index)
     {
         // SplitMix64 of (seed, index): stable across processes and runtimes (unlike string/HashCode hashing).
         ulong z = ((ulong)(uint)seed << 32 | (uint)index) + 0x9E3779B97F4A7C15UL;
@@ -336,7 +337,7 @@ public sealed class ShapesWorld
         return (br + (dr / 2), bg + (dg / 2), bb + (db / 2));
     }
 
-    private static byte Clamp(float v) => (byte)Math.Clamp((int)MathF.Round(v), 0, 255);
+    internal static byte Clamp(float v) => (byte)Math.Clamp((int)MathF.Round(v), 0, 255);
 
     private (string Name, SKColor Colour) PickColour(Random rng, (float R, float G, float B) background, List<ShapeObject> others, string shape)
     {
@@ -366,8 +367,8 @@ public sealed class ShapesWorld
     private static float Distance(float r1, float g1, float b1, float r2, float g2, float b2) =>
         MathF.Sqrt(((r1 - r2) * (r1 - r2)) + ((g1 - g2) * (g1 - g2)) + ((b1 - b2) * (b1 - b2)));
 
-    /// <summary>The polygon of a shape centred on (0, 0), rotated by <paramref name="degrees"/>; empty for a circle.</summary>
-    private static SKPoint[] Outline(string shape, float size, float degrees)
+    /// <summary>The polygon of a shape (circle, square, triangle, hexagon, star) centred on (0, 0), rotated by <paramref name="degrees"/>; empty for a circle.</summary>
+    internal static SKPoint[] Outline(string shape, float size, float degrees)
     {
         float r = size / 2;
         SKPoint[] points = shape switch
@@ -375,6 +376,7 @@ public sealed class ShapesWorld
             "circle" => [],
             "square" => [new(-r, -r), new(r, -r), new(r, r), new(-r, r)],
             "triangle" => [new(0, -r), new(r, r * 0.75f), new(-r, r * 0.75f)],
+            "hexagon" => [.. Enumerable.Range(0, 6).Select(i => new SKPoint(r * MathF.Cos(i * MathF.PI / 3), r * MathF.Sin(i * MathF.PI / 3)))],
             _ => [.. Enumerable.Range(0, 10).Select(i =>
             {
                 // Star: five points, inner radius 0.45.
@@ -387,11 +389,11 @@ public sealed class ShapesWorld
         return [.. points.Select(p => new SKPoint((p.X * cos) - (p.Y * sin), (p.X * sin) + (p.Y * cos)))];
     }
 
-    private static SKRect Bounds(SKPoint[] outline, float size, string shape) => shape == "circle"
+    internal static SKRect Bounds(SKPoint[] outline, float size, string shape) => shape == "circle"
         ? new SKRect(-size / 2, -size / 2, size / 2, size / 2)
         : new SKRect(outline.Min(p => p.X), outline.Min(p => p.Y), outline.Max(p => p.X), outline.Max(p => p.Y));
 
-    private static SKPath BuildPath(string shape, SKPoint[] outline, float size, float x, float y)
+    internal static SKPath BuildPath(string shape, SKPoint[] outline, float size, float x, float y)
     {
         using var builder = new SKPathBuilder();
         if (shape == "circle")
@@ -412,7 +414,7 @@ public sealed class ShapesWorld
         return builder.Detach();
     }
 
-    private static float IoU(ShapeObject a, SKRect b)
+    internal static float IoU(ShapeObject a, SKRect b)
     {
         float iw = Math.Min(a.X2, b.Right) - Math.Max(a.X1, b.Left);
         float ih = Math.Min(a.Y2, b.Bottom) - Math.Max(a.Y1, b.Top);

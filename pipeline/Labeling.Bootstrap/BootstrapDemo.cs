@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Labeling.Blobs;
+using Labeling.Detection;
+using Labeling.Functions.Batches;
+using Labeling.Functions.Ingest;
+using Labeling.Labels;
+using Labeling.Queues;
+using Labeling.Trainer.Data;
+using Labeling.Trainer.Model;
+using Labeling.Trainer.Training;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Labeling.Bootstrap;
+
+/// <summary>Where the demo is: the stage (one of <see cref="BootstrapDemo.Stages"/>), its number, how far it is, and a line of detail.</summary>
+public sealed record DemoProgress(string Stage, int StageIndex, int StageCount, double Fraction, string Detail);
+
+/// <summary>
+/// The bootstrap loop on the synthetic world, through the real parts: the world is written into the blob
+/// inbox and scanned; the seed detector trains on the base boxes of the label store's pool; the workers
+/// label every image (tag-only images get pseudo boxes under the tag policy); each round retrains on
+/// human boxes + pseudo boxes + tags (Detic's image-label loss for the rest), warm-started, and the
+/// workers label again; every model is scored on the gold split; the oracle trains on true boxes of
+/// every class. Models and boxes stay in the store, so the dashboard and review page show them.
+/// </summary>
+public sealed partial class BootstrapDemo
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly IServiceProvider _services;
+    private readonly DemoOptions _options;
+    private readonly ILogger _logger;
+    private readonly List<string> _stages;
+    private IProgress<DemoProgress>? _progress;
+    private int _stage = -1;
+
+    public BootstrapDemo(IServiceProvider services, DemoOptions options)
+    {
+        _services = services ?? throw new ArgumentNullException(nameof(services));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _options.Validate();
+        _logger = services.GetService<ILoggerFactory>()?.CreateLogger<BootstrapDemo>() ?? (ILogger)NullLogger.Instance;
+        _stages = ["Generate the world", "Ingest", "Train the seed", "Label with the seed", "Evaluate the seed"];
+        for (var r = 1; r <= _options.Rounds; r++)
+        {
+            _stages.AddRange([$"Train round {r}", $"Label with round {r}", $"Evaluate round {r}"]);
+        }
+
+        if (_options.Oracle)
+        {
+            _stages.AddRange(["Train the oracle", "Evaluate the oracle"]);
+        }
+    }
+
+    /// <summary>The stages in order.</summary>
+    public IReadOnlyList<string> Stages => _stages;
+
+    /// <summary>Runs the whole demo; writes <c>report.md</c>, <c>report.json</c> into the work folder and returns the report.</summary>
+    public async Task<DemoReport> RunAsync(IProgress<DemoProgress>? progress, CancellationToken cancellationToken)
+    {
+        _progress = progress;
+        var clock = Stopwatch.StartNew();
+        var store = _services.GetRequiredService<ILabelStore>();
+        var blobs = _services.GetRequiredService<IBlobStore>();
+        if (await store.GetModelAsync(_options.Version(0), cancellationToken) is not null)
+        {
+            throw new InvalidOperationException(
+                $"Model {_options.Version(0)} is registered already: the demo ran in this store before. Use a fresh data folder (or another prefix).");
+        }
+
+        var work = Path.GetFullPath(_options.WorkFolder);
+        Directory.CreateDirectory(work);
+        var world = new OpenWorld(new OpenWorldOptions { Seed = _options.Seed, ImageSize = _options.ImageSize });
+
+        Next("writing images");
+        var worldFolder = Path.Combine(work, "world");
+        var baseTruth = world.WriteSet(Path.Combine(worldFolder, _options.BaseDataset), OpenWorldSet.Base, _options.BaseImages);
+        Report(0.3, $"{_options.BaseImages} base scenes");
+        var taggedTruth = world.WriteSet(Path.Combine(worldFolder, _options.TaggedDataset), OpenWorldSet.Tagged, _options.TaggedImages,
+            _options.Tags == DemoTags.All ? null : world.BaseClasses);
+        Report(0.8, $"{_options.TaggedImages} tag-only images");
+        world.WriteSet(Path.Combine(worldFolder, _options.GoldDataset), OpenWorldSet.Gold, _options.GoldImages);
+        // The oracle's data: the same images with true boxes for every class (outside the inbox).
+        var oraclePath = Path.Combine(worldFolder, "oracle.json");
+        await File.WriteAllTextAsync(oraclePath, world.CocoJson(
+            baseTruth.Images.Select(i => i with { Path = $"{_options.BaseDataset}/{i.Path}" })
+                .Concat(taggedTruth.Images.Select(i => i with { Path = $"{_options.TaggedDataset}/{i.Path}", Split = "train" }))), cancellationToken);
+
+        Next("uploading to the inbox and scanning");
+        await blobs.CreateIfNotExistsAsync(cancellationToken);
+        var prefix = _services.GetRequiredService<IOptions<IngestOptions>>().Value.Prefix;
+        var files = new[] { _options.BaseDataset, _options.TaggedDataset, _options.GoldDataset }
+            .SelectMany(d => Directory.EnumerateFiles(Path.Combine(worldFolder, d)).Order(StringComparer.Ordinal).Select(f => (Dataset: d, File: f))).ToList();
+        for (var i = 0; i < files.Count; i++)
+        {
+            await using var stream = File.OpenRead(files[i].File);
+            await blobs.WriteAsync($"{prefix}{files[i].Dataset}/{Path.GetFileName(files[i].File)}", stream, overwrite: true, cancellationToken);
+            if (i % 50 == 0)
+            {
+                Report(0.9 * i / files.Count, $"{i} / {files.Count} files");
+            }
+        }
+
+        var scan = await _services.GetRequiredService<InboxScanner>().ScanAsync(cancellationToken);
+        Report(1, $"{scan.ImagesCreated} images, {scan.HumanBoxes} human boxes, {scan.Problems.Count} problems");
+
+        var rows = new List<DemoRow>();
+        var split = await GoldEvaluation.LoadSplitAsync(store, new GoldEvaluationOptions { Datasets = [_options.BaseDataset, _options.GoldDataset] }, cancellationToken);
+        string? weights = null;
+        for (var round = 0; round <= _options.Rounds; round++)
+        {
+            var version = _options.Version(round);
+            var modelPath = Path.Combine(work, "models", version + ".onnx");
+            Next(round == 0 ? $"{_options.SeedSteps} steps on base boxes" : $"{_options.RoundSteps} steps on boxes, pseudo boxes and tags");
+            string[] datasets = round == 0 ? [_options.BaseDataset] : [_options.BaseDataset, _options.TaggedDataset];
+            var pool = new TrainingPool(store, blobs, new TrainingPoolOptions { Datasets = datasets });
+            var trained = await TrainAsync(pool, modelPath, round == 0 ? _options.SeedSteps : _options.RoundSteps,
+                round == 0 ? _options.LearningRate : _options.RoundLearningRate, weights, cancellationToken);
+            weights = trained.WeightsPath;
+            await RegisterAsync(store, blobs, modelPath, version, cancellationToken);
+
+            Next($"the workers label with {version}");
+            var active = await store.GetActiveModelAsync(cancellationToken) ?? throw new InvalidOperationException($"{version} is not active after activation.");
+            await store.MarkStaleForRelabelAsync(active.Id, null, cancellationToken);
+            await LabelUntilIdleAsync(store, cancellationToken);
+
+            Next($"{split.GroundTruth.ImageIds.Count} gold images");
+            var (metrics, _) = await GoldEvaluation.EvaluateAsync(split, blobs, modelPath, new GoldEvaluationOptions { Threads = _options.Threads }, Fraction(), cancellationToken);
+            var human = baseTruth.Images.Sum(i => i.Objects.Count);
+            rows.Add(new DemoRow(round == 0 ? "seed" : $"round {round}", version, metrics, round == 0 ? 0 : Math.Max(0, trained.Counts.Boxes - human), trained.Training.SecondsPerStep * trained.Training.Steps));
+            LogRow(_logger, rows[^1].Name, metrics.AP, metrics.AP50, metrics.APBase ?? double.NaN, metrics.APNovel ?? double.NaN);
+        }
+
+        DemoRow? oracle = null;
+        if (_options.Oracle)
+        {
+            var steps = _options.SeedSteps + (_options.Rounds * _options.RoundSteps);
+            Next($"{steps} steps on true boxes of every class");
+            var oraclePathOnnx = Path.Combine(work, "models", $"{_options.Prefix}-oracle.onnx");
+            var trained = await TrainAsync(new CocoSource(oraclePath, worldFolder), oraclePathOnnx, steps, _options.LearningRate, null, cancellationToken);
+            Next($"{split.GroundTruth.ImageIds.Count} gold images");
+            var (metrics, _) = await GoldEvaluation.EvaluateAsync(split, blobs, oraclePathOnnx, new GoldEvaluationOptions { Threads = _options.Threads }, Fraction(), cancellationToken);
+            oracle = new DemoRow("oracle", "", metrics, 0, trained.Training.SecondsPerStep * trained.Training.Steps);
+            LogRow(_logger, "oracle", metrics.AP, metrics.AP50, metrics.APBase ?? double.NaN, metrics.APNovel ?? double.NaN);
+        }
+
+        var report = new DemoReport(
+            "Bootstrap demo",
+            $"{world.ClassNames.Count} classes ({world.NovelClasses.Count} novel), {_options.ImageSize}px, {_options.BaseImages} base scenes, "
+                + $"{_options.TaggedImages} tag-only images ({(_options.Tags == DemoTags.All ? "every class" : "base classes only")}), {_options.GoldImages} gold scenes; "
+                + $"preset {_options.Preset}, seed {_options.SeedSteps} steps, {_options.Rounds} round(s) of {_options.RoundSteps}, batch {_options.BatchSize}, {_options.Threads} thread(s)",
+            rows, oracle, clock.Elapsed.TotalMinutes);
+        await File.WriteAllTextAsync(Path.Combine(work, "report.md"), $"# {report.Title}\n\n{report.Setup}\n\n{report.ToMarkdown()}", cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(work, "report.json"), report.ToJson(), cancellationToken);
+        return report;
+    }
+
+    private async Task<TrainingRunResult> TrainAsync(ITrainingSource source, string modelPath, int steps, float learningRate, string? warmStart, CancellationToken cancellationToken)
+    {
+        var config = DetectorConfig.Preset(_options.Preset) with { InputSize = _options.ImageSize };
+        var request = new TrainingRunRequest
+        {
+            Source = source,
+            Model = config,
+            Training = new TrainingOptions
+            {
+                Steps = steps,
+                BatchSize = _options.BatchSize,
+                LearningRate = learningRate,
+                WarmupSteps = Math.Min(100, steps / 10),
+                Threads = _options.Threads,
+                Device = _options.Device,
+                Seed = _options.Seed,
+            },
+            Sampler = new BatchSamplerOptions { BatchSize = _options.BatchSize },
+            OutputPath = modelPath,
+            WarmStartWeights = warmStart,
+        };
+        var logger = _services.GetService<ILoggerFactory>()?.CreateLogger("Labeling.Trainer") ?? NullLogger.Instance;
+        return await TrainingRun.RunAsync(request, logger, p => Report(p.Step / (double)p.Steps, $"step {p.Step}/{p.Steps}, loss {p.Loss:F3}"), cancellationToken);
+    }
+
+    /// <summary>Uploads the model to <c>models/&lt;version&gt;.onnx</c>, registers and activates it (what <c>labeling models add --activate</c> does).</summary>
+    private static async Task RegisterAsync(ILabelStore store, IBlobStore blobs, string modelPath, string version, CancellationToken cancellationToken)
+    {
+        string space;
+        using (var detector = OnnxDetector.Load(modelPath, new DetectorOptions { IntraOpThreads = 1 }))
+        {
+            space = detector.Info.EmbeddingSpace ?? throw new InvalidOperationException($"{modelPath} has no embedding space.");
+        }
+
+        string sha256;
+        await using (var stream = File.OpenRead(modelPath))
+        {
+            sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
+        }
+
+        var blobName = $"models/{version}.onnx";
+        await using (var stream = File.OpenRead(modelPath))
+        {
+            await blobs.WriteAsync(blobName, stream, overwrite: true, cancellationToken);
+        }
+
+        await store.RegisterModelAsync(new NewModel(version, DetectorInfo.RegionEmbeddingContract, blobName, sha256, space), cancellationToken);
+        await store.ActivateModelAsync(version, cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues every pending image and waits until none is pending or queued and the label queue is empty;
+    /// runs a label worker in this process when <see cref="DemoOptions.RunWorker"/>, else the host's workers do the work.
+    /// </summary>
+    private async Task LabelUntilIdleAsync(ILabelStore store, CancellationToken cancellationToken)
+    {
+        var scanner = _services.GetRequiredService<InboxScanner>();
+        var queue = _services.GetRequiredService<IWorkQueueFactory>().GetQueue(_services.GetRequiredService<IOptions<IngestOptions>>().Value.LabelQueue);
+        await queue.CreateIfNotExistsAsync(cancellationToken);
+        await scanner.EnqueuePendingAsync(null, cancellationToken);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var worker = _options.RunWorker ? _services.GetRequiredService<LabelWorker>().RunAsync(stop.Token) : null;
+        try
+        {
+            var requeued = false;
+            while (true)
+            {
+                var all = await store.GetProgressAsync(null, cancellationToken);
+                long images = all.Sum(d => d.Images), pending = all.Sum(d => d.Pending), queued = all.Sum(d => d.Queued), done = all.Sum(d => d.Labelled) + all.Sum(d => d.Failed);
+                Report(done / (double)Math.Max(1, images), $"{done} / {images} images labelled");
+                if (worker is { IsCompleted: true })
+                {
+                    await worker; // a worker that stopped by itself: surface why
+                    throw new InvalidOperationException("The label worker stopped.");
+                }
+
+                if (queued == 0 && await queue.GetApproximateCountAsync(cancellationToken) == 0)
+                {
+                    if (pending == 0)
+                    {
+                        return;
+                    }
+
+                    if (requeued)
+                    {
+                        throw new InvalidOperationException($"{pending} image(s) stay pending although they were queued: are the workers running?");
+                    }
+
+                    requeued = true;
+                    await scanner.EnqueuePendingAsync(null, cancellationToken);
+                    continue;
+                }
+
+                await Task.Delay(PollInterval, cancellationToken);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            if (worker is not null)
+            {
+                try
+                {
+                    await worker;
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    // the normal way the worker ends
+                }
+            }
+        }
+    }
+
+    private void Next(string detail)
+    {
+        _stage++;
+        Report(0, detail);
+    }
+
+    private void Report(double fraction, string detail) =>
+        _progress?.Report(new DemoProgress(_stages[_stage], _stage, _stages.Count, Math.Clamp(fraction, 0, 1), detail));
+
+    private IProgress<double> Fraction() => new SynchronousProgress(f => Report(f, $"{f:P0} of the gold images"));
+
+    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool and reorder reports).</summary>
+    private sealed class SynchronousProgress(Action<double> report) : IProgress<double>
+    {
+        public void Report(double value) => report(value);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Demo {Row}: AP {AP:F3}, AP50 {AP50:F3}, AP-base {Base:F3}, AP-novel {Novel:F3}")]
+    private static partial void LogRow(ILogger logger, string row, double ap, double ap50, double @base, double novel);
+}
