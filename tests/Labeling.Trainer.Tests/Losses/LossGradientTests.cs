@@ -61,7 +61,7 @@ public sealed class LossGradientTests
         var forHard = randn(6, 8, requires_grad: true);
         FiniteWithGradient(ScaleDetLosses.Hard(forHard, text, labels, Tau), forHard);
         var forSoft = randn(6, 8, requires_grad: true);
-        FiniteWithGradient(ScaleDetLosses.Soft(forSoft, text, labels, similarity, Tau), forSoft);
+        FiniteWithGradient(ScaleDetLosses.Soft(forSoft, text, labels, similarity), forSoft);
         var forTotal = randn(6, 8, requires_grad: true);
         FiniteWithGradient(ScaleDetLosses.Total(forTotal, text, labels, similarity, Tau, softWeight: 0.5f), forTotal);
     }
@@ -87,10 +87,10 @@ public sealed class LossGradientTests
         AssertZero(x => ProposalLosses.GIoU(x, zeros(0, 4)), 0, 4);
         AssertZero(x => ProposalLosses.BoxRefinement(x, zeros(0, 4)), 0, 4);
         AssertZero(x => ScaleDetLosses.Hard(x, text, noLabels, Tau), 0, 8);
-        AssertZero(x => ScaleDetLosses.Soft(x, text, noLabels, similarity, Tau), 0, 8);
+        AssertZero(x => ScaleDetLosses.Soft(x, text, noLabels, similarity), 0, 8);
         AssertZero(x => ScaleDetLosses.Total(x, text, noLabels, similarity, Tau, 0.5f), 0, 8);
         // Only background regions: no row of S to aim at.
-        AssertZero(x => ScaleDetLosses.Soft(x, text, tensor(new long[] { -1, -1 }), similarity, Tau), 2, 8);
+        AssertZero(x => ScaleDetLosses.Soft(x, text, tensor(new long[] { -1, -1 }), similarity), 2, 8);
         AssertZero(x => DeticLoss.ImageLabel(x, text, zeros(0, 4), logitScale: 10, logitBias: -2), 0, 8);
     }
 

@@ -13,20 +13,20 @@ public sealed class ScaleDetLossesTests
     private static Tensor Regions() => Of([1, 0, /**/ 0.6f, 0.8f], 2, 2);
     private static Tensor Labels(params long[] labels) => tensor(labels);
 
-    // (cos + 1) / 2 of the orthogonal pair is 0.5; written out so Soft is not checked against SimilarityMatrix.
-    private static Tensor OrthogonalSimilarity() => Of([1, 0.5f, /**/ 0.5f, 1], 2, 2);
+    // The cosine of the orthogonal pair is 0; written out so Soft is not checked against SimilarityMatrix.
+    private static Tensor OrthogonalSimilarity() => Of([1, 0, /**/ 0, 1], 2, 2);
 
     public ScaleDetLossesTests() => TorchRuntime.Initialise(threads: 1);
 
     [Fact]
-    public void SimilarityMatrix_IsHalfCosinePlusOne_WithOneOnTheDiagonal()
+    public void SimilarityMatrix_IsTheTextCosines_WithOneOnTheDiagonal()
     {
         using var scope = NewDisposeScope();
         var text = Of([1, 0, /**/ 0.6f, 0.8f, /**/ -1, 0], 3, 2);
         var s = ScaleDetLosses.SimilarityMatrix(text);
 
-        // cos(t0,t1) = 0.6 → 0.8; cos(t0,t2) = −1 → 0; cos(t1,t2) = −0.6 → 0.2
-        double[,] expected = { { 1, 0.8, 0 }, { 0.8, 1, 0.2 }, { 0, 0.2, 1 } };
+        // cos(t0,t1) = 0.6; cos(t0,t2) = −1; cos(t1,t2) = −0.6
+        double[,] expected = { { 1, 0.6, -1 }, { 0.6, 1, -0.6 }, { -1, -0.6, 1 } };
         for (var i = 0; i < 3; i++)
         {
             for (var j = 0; j < 3; j++)
@@ -55,22 +55,29 @@ public sealed class ScaleDetLossesTests
     }
 
     [Fact]
-    public void Soft_IsMeanSquaredErrorAgainstTheLabelsSimilarityRow()
+    public void Soft_IsMeanSquaredErrorOfTheCosinesAgainstTheLabelsSimilarityRow()
     {
         using var scope = NewDisposeScope();
-        // Region 0 (label 0) against row (1, 0.5); region 1 (label 1) against row (0.5, 1).
-        var expected = (Math.Pow(Sigmoid(2) - 1, 2) + Math.Pow(Sigmoid(0) - 0.5, 2)
-            + Math.Pow(Sigmoid(1.2) - 0.5, 2) + Math.Pow(Sigmoid(1.6) - 1, 2)) / 4;
-        Close(expected, ScaleDetLosses.Soft(Regions(), Text(), Labels(0, 1), OrthogonalSimilarity(), Tau));
+        // Cosines: region 0 → (1, 0) against row (1, 0); region 1 → (0.6, 0.8) against row (0, 1).
+        var expected = (0 + 0 + Math.Pow(0.6, 2) + Math.Pow(0.8 - 1, 2)) / 4;
+        Close(expected, ScaleDetLosses.Soft(Regions(), Text(), Labels(0, 1), OrthogonalSimilarity()));
+    }
+
+    [Fact]
+    public void Soft_DoesNotDependOnTheLogitScale()
+    {
+        using var scope = NewDisposeScope();
+        // A region on its label's text has zero soft loss whatever τ the hard loss uses.
+        Close(0, ScaleDetLosses.Soft(Of([1, 0], 1, 2), Text(), Labels(0), OrthogonalSimilarity()));
     }
 
     [Fact]
     public void Soft_LeavesBackgroundOut()
     {
         using var scope = NewDisposeScope();
-        // Only region 0 counts: 2 entries.
-        var expected = (Math.Pow(Sigmoid(2) - 1, 2) + Math.Pow(Sigmoid(0) - 0.5, 2)) / 2;
-        Close(expected, ScaleDetLosses.Soft(Regions(), Text(), Labels(0, -1), OrthogonalSimilarity(), Tau));
+        // Only region 1 counts (2 entries), and it is the one with an error.
+        var expected = (Math.Pow(0.6, 2) + Math.Pow(0.8 - 1, 2)) / 2;
+        Close(expected, ScaleDetLosses.Soft(Regions(), Text(), Labels(-1, 1), OrthogonalSimilarity()));
     }
 
     [Fact]
@@ -78,8 +85,7 @@ public sealed class ScaleDetLossesTests
     {
         using var scope = NewDisposeScope();
         var hard = (Bce(2, 1) + Bce(0, 0) + Bce(1.2, 0) + Bce(1.6, 1)) / 4;
-        var soft = (Math.Pow(Sigmoid(2) - 1, 2) + Math.Pow(Sigmoid(0) - 0.5, 2)
-            + Math.Pow(Sigmoid(1.2) - 0.5, 2) + Math.Pow(Sigmoid(1.6) - 1, 2)) / 4;
+        var soft = (Math.Pow(0.6, 2) + Math.Pow(0.8 - 1, 2)) / 4;
         Close(hard + 0.5 * soft, ScaleDetLosses.Total(Regions(), Text(), Labels(0, 1), OrthogonalSimilarity(), Tau, softWeight: 0.5f));
     }
 }

@@ -5,8 +5,9 @@ namespace Labeling.Trainer.Losses;
 /// <summary>
 /// ScaleDet's (Chen et al., CVPR 2023) region–text classification losses. A region embedding v [N,D] scores every
 /// class text embedding t [C,D] as s = sigmoid(cos(v, t) / τ) [N,C]. The hard loss trains s towards the one-hot label;
-/// the soft loss trains it towards the label's row of the text similarity matrix, so related classes (from other
-/// datasets' vocabularies) get partial credit instead of being pushed to 0.
+/// the soft loss trains the cosines cos(v, t) towards the label's row of the text similarity matrix, so a region sits
+/// where its label's text sits among ALL the labels: related classes keep partial similarity, and an unseen name
+/// composed of seen words ("red square" after "red circle" and "blue square") lands near the right regions.
 /// </summary>
 /// <remarks>
 /// Background regions (label −1) take part in <see cref="Hard"/> with an all-zero target (every class is a negative,
@@ -16,14 +17,14 @@ namespace Labeling.Trainer.Losses;
 public static class ScaleDetLosses
 {
     /// <summary>
-    /// Label similarity matrix S [C,C] of text embeddings [C,D]: (cos + 1) / 2 in [0,1], exactly 1 on the diagonal.
+    /// Label similarity matrix S [C,C] of text embeddings [C,D]: their cosines in [−1,1], exactly 1 on the diagonal.
     /// Detached: it is a target.
     /// </summary>
     public static Tensor SimilarityMatrix(Tensor text)
     {
         using var scope = NewDisposeScope();
         var classes = text.shape[0];
-        var similarity = ((Cosine.Between(text, text) + 1f) / 2f).clamp(0f, 1f);
+        var similarity = Cosine.Between(text, text).clamp(-1f, 1f);
         // A unit vector's product with itself rounds to 0.99999994 or 1.0000001; the diagonal is 1 by definition.
         var diagonal = eye(classes, dtype: ScalarType.Bool, device: text.device);
         return similarity.masked_fill(diagonal, 1f).detach().MoveToOuterDisposeScope();
@@ -54,28 +55,30 @@ public static class ScaleDetLosses
     }
 
     /// <summary>
-    /// Soft label loss: mean squared error between s_i and row S[y_i] of <paramref name="similarity"/>
-    /// (<see cref="SimilarityMatrix"/>), averaged over the foreground regions' N_fg·C entries. Background regions
-    /// (label −1) are left out; 0 when there is no foreground region.
+    /// Soft label loss: mean squared error between the cosines cos(v_i, t) [C] and row S[y_i] of
+    /// <paramref name="similarity"/> (<see cref="SimilarityMatrix"/>), averaged over the foreground regions' N_fg·C
+    /// entries. It works on cosines, not on the sigmoid scores: a score target of S would teach the detector to give
+    /// "green triangle" most of the probability of "red triangle" (their names share a word), while a cosine target
+    /// keeps the embedding geometry and leaves calibration to <see cref="Hard"/>. Background regions (label −1) are
+    /// left out; 0 when there is no foreground region.
     /// </summary>
-    public static Tensor Soft(Tensor regions, Tensor text, Tensor labels, Tensor similarity, float tau, Tensor? bias = null)
+    public static Tensor Soft(Tensor regions, Tensor text, Tensor labels, Tensor similarity)
     {
         using var scope = NewDisposeScope();
         var foreground = labels.ge(0).nonzero().squeeze(1);
         if (foreground.shape[0] == 0)
             return (regions.sum() * 0f).MoveToOuterDisposeScope();
 
-        var logits = Cosine.Between(regions.index_select(0, foreground), text) / tau;
-        var scores = (bias is null ? logits : logits + bias).sigmoid();
+        var cosines = Cosine.Between(regions.index_select(0, foreground), text);
         var target = similarity.index_select(0, labels.index_select(0, foreground));
-        return (scores - target).square().mean().MoveToOuterDisposeScope();
+        return (cosines - target).square().mean().MoveToOuterDisposeScope();
     }
 
     /// <summary>ScaleDet's classification loss: <see cref="Hard"/> + <paramref name="softWeight"/> · <see cref="Soft"/>.</summary>
     public static Tensor Total(Tensor regions, Tensor text, Tensor labels, Tensor similarity, float tau, float softWeight)
     {
         using var scope = NewDisposeScope();
-        var total = Hard(regions, text, labels, tau) + softWeight * Soft(regions, text, labels, similarity, tau);
+        var total = Hard(regions, text, labels, tau) + softWeight * Soft(regions, text, labels, similarity);
         return total.MoveToOuterDisposeScope();
     }
 }

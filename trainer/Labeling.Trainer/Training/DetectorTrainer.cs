@@ -285,7 +285,7 @@ public sealed partial class DetectorTrainer
                 if (positive.Any(p => p))
                 {
                     parts["soft"] = _options.ClassificationWeight * _options.SoftWeight
-                        * ScaleDetLosses.Soft(embeddings[positives], text, labelTensor[positives], similarity, 1f / c.LogitScale, _model.LogitBias);
+                        * ScaleDetLosses.Soft(embeddings[positives], text, labelTensor[positives], similarity);
                 }
             }
         }
