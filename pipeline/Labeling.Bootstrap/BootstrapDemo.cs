@@ -59,7 +59,7 @@ public sealed partial class BootstrapDemo
     /// <summary>The stages in order.</summary>
     public IReadOnlyList<string> Stages => _stages;
 
-    /// <summary>Runs the whole demo; writes <c>report.md</c>, <c>report.json</c> into the work folder and returns the report.</summary>
+    /// <summary>Runs the whole demo; writes <c>report.md</c>, <c>report.json</c> and the chart <c>report.png</c> into the work folder and returns the report.</summary>
     public async Task<DemoReport> RunAsync(IProgress<DemoProgress>? progress, CancellationToken cancellationToken)
     {
         _progress = progress;
@@ -156,6 +156,7 @@ public sealed partial class BootstrapDemo
             rows, oracle, clock.Elapsed.TotalMinutes);
         await File.WriteAllTextAsync(Path.Combine(work, "report.md"), $"# {report.Title}\n\n{report.Setup}\n\n{report.ToMarkdown()}", cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(work, "report.json"), report.ToJson(), cancellationToken);
+        DemoChart.Save(report, Path.Combine(work, "report.png"));
         return report;
     }
 
