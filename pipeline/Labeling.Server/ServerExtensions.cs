@@ -38,7 +38,7 @@ public static class ServerExtensions
             .Validate(o => o.Access.Token is null || o.Access.Token.Length >= 16, "Server:Access:Token needs at least 16 characters.")
             .Validate(o => o.Access.AllowLoopback || o.Access.User is not null || o.Access.Token is not null, "Server:Access:AllowLoopback false needs Server:Access:User and Password, or Token: nobody could sign in.")
             .Validate(o => o.JobWorkers is >= 1 and <= 64, "Server:JobWorkers must be 1–64.")
-            .Validate(o => o.JobQueues.Length > 0, "Server:JobQueues needs at least one queue.")
+            .Validate(o => o.JobQueues is null || o.JobQueues.Length > 0, "Server:JobQueues needs at least one queue.")
             .ValidateOnStart();
 
         var options = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
@@ -77,7 +77,7 @@ public static class ServerExtensions
         {
             var o = sp.GetRequiredService<IOptions<ServerOptions>>().Value;
             server.WorkerCount = o.JobWorkers;
-            server.Queues = o.JobQueues;
+            server.Queues = o.JobQueues ?? [.. ServerOptions.DefaultJobQueues];
             server.ServerName = $"labeling-{Environment.MachineName}-{Environment.ProcessId}";
         });
         services.AddHostedService<RecurringJobsSetup>();

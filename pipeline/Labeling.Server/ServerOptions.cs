@@ -24,8 +24,15 @@ public sealed class ServerOptions
     /// <summary>Hangfire worker threads in this host (jobs are short or wait on I/O; the label workers are separate).</summary>
     public int JobWorkers { get; set; } = 2;
 
-    /// <summary>Hangfire queues this host takes jobs from. Scale-out: drop <c>training</c> here and run it on GPU servers.</summary>
-    public string[] JobQueues { get; set; } = ["default", "training"];
+    /// <summary>
+    /// Hangfire queues this host takes jobs from; null (default): <see cref="DefaultJobQueues"/>. Scale-out:
+    /// list only <c>default</c> here and run <c>training</c> on GPU servers. (Null rather than an array
+    /// initialiser: the configuration binder appends to an existing array instead of replacing it.)
+    /// </summary>
+    public string[]? JobQueues { get; set; }
+
+    /// <summary>The queues of a host that configures none: <c>default</c> and <c>training</c>.</summary>
+    public static IReadOnlyList<string> DefaultJobQueues { get; } = ["default", "training"];
 
     /// <summary>Cron schedules (UTC) of the recurring jobs.</summary>
     public JobSchedules Jobs { get; set; } = new();

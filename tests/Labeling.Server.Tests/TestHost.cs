@@ -40,8 +40,7 @@ public sealed class Workspace : IAsyncDisposable
             ["LocalBlobStore"] = new { RootPath = Path.Combine(data, "blobs"), FlushToDisk = false },
             ["LabelBatch"] = new { ModelCacheFolder = Path.Combine(data, "models"), ReleaseBaseDelay = "00:00:00.100", RetryBaseDelay = "00:00:00.010" },
             ["LabelWorker"] = new { MinIdleDelay = "00:00:00.050", MaxIdleDelay = "00:00:00.200" },
-            // Yearly: the recurring jobs are listed but only run when a test triggers them.
-            ["Server"] = extraSettings ?? new { Jobs = new { ScanInbox = "0 0 1 1 *", Retrain = "0 0 1 1 *", Relabel = "0 0 1 1 *" } },
+            ["Server"] = extraSettings ?? new { Jobs = QuietJobs },
         };
         if (azureConnectionString is not null)
         {
@@ -56,6 +55,9 @@ public sealed class Workspace : IAsyncDisposable
     }
 
     public string Folder => _folder.Path;
+
+    /// <summary>Yearly schedules: the recurring jobs are listed but only run when a test triggers them.</summary>
+    public static object QuietJobs { get; } = new { ScanInbox = "0 0 1 1 *", Retrain = "0 0 1 1 *", Relabel = "0 0 1 1 *" };
 
     public string Config { get; }
 
