@@ -1,3 +1,4 @@
+using System.Globalization;
 using Hangfire;
 using Hangfire.Dashboard;
 using Microsoft.Extensions.DependencyInjection;
@@ -5,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Labeling.Server;
 
 /// <summary>
-/// Labelling progress as tiles on the dashboard's home page, and a link to the review page.
+/// Labelling progress and the bootstrap demo as tiles on the dashboard's home page, and a link to the review page.
 /// Hangfire keeps metrics and menu items in process-wide lists, so they are added once and look
 /// up the host of the request that renders them.
 /// </summary>
@@ -36,10 +37,24 @@ internal static class DashboardTiles
             {
                 var progress = Read(page);
                 return new Metric(progress.ActiveModel ?? "none") { Style = progress.ActiveModel is null ? MetricStyle.Warning : MetricStyle.Success };
-            }));
+            }),
+            new DashboardMetric("labeling:demo", "Bootstrap demo", page => DemoMetric(Read(page).Demo)));
         NavigationMenu.Items.Add(_ => new MenuItem("Review", "/review"));
         NavigationMenu.Items.Add(_ => new MenuItem("API", "/openapi/v1.json"));
     }
+
+    /// <summary>The demo job in this host: its stage and overall percent while it runs, then done or failed.</summary>
+    internal static Metric DemoMetric(DemoSnapshot? demo) => demo switch
+    {
+        null => new Metric("not run"),
+        { State: DemoState.Running } => new Metric(string.Create(CultureInfo.InvariantCulture, $"{demo.Fraction:P0} · {demo.StageIndex + 1}/{demo.StageCount} {demo.Stage}"))
+        {
+            Style = MetricStyle.Info,
+            Highlighted = true,
+        },
+        { State: DemoState.Finished } => new Metric(string.Create(CultureInfo.InvariantCulture, $"done in {demo.Report?.Minutes ?? 0:F1} min")) { Style = MetricStyle.Success },
+        _ => new Metric(demo.Stage is null ? "failed" : $"failed at {demo.Stage}") { Style = MetricStyle.Danger },
+    };
 
     private static DashboardMetric Tile(string name, string title, Func<ProgressSnapshot, long> value, Func<ProgressSnapshot, MetricStyle> style) =>
         new(name, title, page =>

@@ -5,7 +5,10 @@ using Microsoft.Extensions.Options;
 
 namespace Labeling.Server;
 
-/// <summary>Labelling progress over every dataset: what the dashboard tiles, <c>/api/progress</c> and the review page show.</summary>
+/// <summary>
+/// Labelling progress over every dataset: what the dashboard tiles, <c>/api/progress</c> and the
+/// review page show. <see cref="Demo"/> is the bootstrap demo job of this host, null when none ran here.
+/// </summary>
 public sealed record ProgressSnapshot(
     IReadOnlyList<DatasetProgress> Datasets,
     long Images,
@@ -16,10 +19,11 @@ public sealed record ProgressSnapshot(
     long Boxes,
     string? ActiveModel,
     long? QueueDepth,
+    DemoSnapshot? Demo,
     DateTimeOffset At);
 
 /// <summary>Reads progress from the labels database and the label queue; keeps the last read for a second so dashboard tiles do not each hit the database.</summary>
-internal sealed class ProgressReader(ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> ingest, TimeProvider time)
+internal sealed class ProgressReader(ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> ingest, DemoStatus demo, TimeProvider time)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
     private readonly Lock _gate = new();
@@ -49,6 +53,7 @@ internal sealed class ProgressReader(ILabelStore store, IWorkQueueFactory queues
             datasets.Sum(d => d.Boxes),
             active?.Version,
             depth,
+            demo.Current,
             time.GetUtcNow());
         lock (_gate)
         {

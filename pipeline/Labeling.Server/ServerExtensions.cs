@@ -6,6 +6,7 @@ using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Labeling.Hosting;
 using Labeling.Schema;
+using Labeling.Trainer.Model;
 using Labeling.Sql;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -38,12 +39,12 @@ public static class ServerExtensions
             .Validate(o => o.Access.Token is null || o.Access.Token.Length >= 16, "Server:Access:Token needs at least 16 characters.")
             .Validate(o => o.Access.AllowLoopback || o.Access.User is not null || o.Access.Token is not null, "Server:Access:AllowLoopback false needs Server:Access:User and Password, or Token: nobody could sign in.")
             .Validate(o => o.JobWorkers is >= 1 and <= 64, "Server:JobWorkers must be 1–64.")
-            .Validate(o => o.JobQueues.Length > 0, "Server:JobQueues needs at least one queue.")
+            .Validate(o => o.JobQueues is null || o.JobQueues.Length > 0, "Server:JobQueues needs at least one queue.")
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServerOptions>, DemoSettingsValidation>());
 
         var options = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
-        var embedded = string.Equals(configuration[BackendServiceCollectionExtensions.StorageModeKey] ?? "Embedded", "Embedded", StringComparison.OrdinalIgnoreCase);
-        if (options.WorkersInProcess ?? embedded)
+        if (RunsWorkersInProcess(configuration, options))
         {
             builder.AddLabelingWorker();
         }
@@ -55,6 +56,8 @@ public static class ServerExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ProgressReader>();
         services.TryAddScoped<LabelingJobs>();
+        services.TryAddScoped<DemoJob>();
+        services.TryAddSingleton<DemoStatus>();
         services.TryAddSingleton<AccessMiddleware>();
         services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         services.AddOpenApi();
@@ -77,10 +80,11 @@ public static class ServerExtensions
         {
             var o = sp.GetRequiredService<IOptions<ServerOptions>>().Value;
             server.WorkerCount = o.JobWorkers;
-            server.Queues = o.JobQueues;
+            server.Queues = o.JobQueues ?? [.. ServerOptions.DefaultJobQueues];
             server.ServerName = $"labeling-{Environment.MachineName}-{Environment.ProcessId}";
         });
         services.AddHostedService<RecurringJobsSetup>();
+        services.AddHostedService<DemoOnFreshStart>();
         DashboardTiles.RegisterOnce();
         return builder;
     }
@@ -116,6 +120,11 @@ public static class ServerExtensions
         return app;
     }
 
+    /// <summary>Whether this host runs the label workers: <see cref="ServerOptions.WorkersInProcess"/>, by default in embedded mode only.</summary>
+    internal static bool RunsWorkersInProcess(IConfiguration configuration, ServerOptions options) =>
+        options.WorkersInProcess
+        ?? string.Equals(configuration[BackendServiceCollectionExtensions.StorageModeKey] ?? "Embedded", "Embedded", StringComparison.OrdinalIgnoreCase);
+
     private static JobStorage CreateStorage(IServiceProvider services, ServerOptions options)
     {
         var database = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
@@ -135,6 +144,25 @@ public static class ServerExtensions
 
         var storageOptions = new PostgreSqlStorageOptions { SchemaName = options.HangfireSchema, PrepareSchemaIfNecessary = true };
         return new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, storageOptions), storageOptions);
+    }
+
+    /// <summary>Bad demo settings stop the start like any other, naming <c>Server:Demo</c>.</summary>
+    private sealed class DemoSettingsValidation : IValidateOptions<ServerOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, ServerOptions options)
+        {
+            try
+            {
+                var demo = options.Demo.ToDemoOptions(runWorker: false);
+                demo.Validate();
+                DetectorConfig.Preset(demo.Preset);
+                return ValidateOptionsResult.Success;
+            }
+            catch (ArgumentException e)
+            {
+                return ValidateOptionsResult.Fail($"{ServerOptions.Section}:Demo: {e.Message}");
+            }
+        }
     }
 
     private sealed class PassedAccessGate : IDashboardAuthorizationFilter

@@ -59,6 +59,28 @@ public sealed class JobsTests : IAsyncLifetime
         Assert.Equal("* * * * *", jobs["scan-inbox"].Cron);
     }
 
+    [Theory]
+    [InlineData(null, "default,training")]
+    [InlineData("default", "default")]
+    [InlineData("training", "training")]
+    public async Task JobQueues_AreExactlyTheConfiguredOnes(string? configured, string expected)
+    {
+        await using var workspace = new Workspace(configured is null
+            ? new { Jobs = Workspace.QuietJobs }
+            : new { Jobs = Workspace.QuietJobs, JobQueues = new[] { configured } });
+        var (app, _) = await workspace.StartHostAsync();
+        var monitoring = app.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        // The Hangfire server announces itself from its own thread once started.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (monitoring.Servers().Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The Hangfire server did not announce itself within 30 s.");
+            await Task.Delay(50, Ct);
+        }
+
+        Assert.Equal(expected, string.Join(',', Assert.Single(monitoring.Servers()).Queues.Order(StringComparer.Ordinal)));
+    }
+
     [Fact]
     public async Task BadCron_StopsTheStart_NamingTheSetting()
     {

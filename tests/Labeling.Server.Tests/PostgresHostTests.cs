@@ -49,4 +49,22 @@ public sealed class PostgresHostTests(PostgresFixture postgres, AzuriteFixture a
         Assert.Equal(4, (await http2.GetFromJsonAsync<JsonElement>("/api/progress", Ct)).GetProperty("labelled").GetInt64());
         Assert.True(second.Services.GetRequiredService<JobStorage>().GetMonitoringApi().GetStatistics().Succeeded >= 1);
     }
+
+    [Fact]
+    public async Task OnPostgres_ADemoJobQueuedByAnEarlierStart_IsNotQueuedAgain()
+    {
+        var connectionString = await postgres.Server.CreateDatabaseAsync("demo", Ct);
+        // No server here takes the training queue, so the job stays queued while the store stays fresh.
+        var demoOnly = new { Jobs = Workspace.QuietJobs, JobQueues = new[] { "default" }, Demo = new { RunOnFreshStart = true } };
+        await using var workspace = new Workspace(demoOnly, connectionString, azurite.Server.ConnectionString);
+
+        var (first, _) = await workspace.StartHostAsync();
+        var queued = Assert.Single(first.Services.GetRequiredService<JobStorage>().GetMonitoringApi().EnqueuedJobs(DemoJob.QueueName, 0, 10));
+        Assert.Equal(typeof(DemoJob), queued.Value.Job.Type);
+        await first.StopAsync(Ct);
+
+        var (second, _) = await workspace.StartHostAsync();
+        var again = Assert.Single(second.Services.GetRequiredService<JobStorage>().GetMonitoringApi().EnqueuedJobs(DemoJob.QueueName, 0, 10));
+        Assert.Equal(queued.Key, again.Key);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Labeling.Cli;
 using Labeling.Server;
 using Labeling.Vocabulary;
@@ -40,8 +41,7 @@ public sealed class Workspace : IAsyncDisposable
             ["LocalBlobStore"] = new { RootPath = Path.Combine(data, "blobs"), FlushToDisk = false },
             ["LabelBatch"] = new { ModelCacheFolder = Path.Combine(data, "models"), ReleaseBaseDelay = "00:00:00.100", RetryBaseDelay = "00:00:00.010" },
             ["LabelWorker"] = new { MinIdleDelay = "00:00:00.050", MaxIdleDelay = "00:00:00.200" },
-            // Yearly: the recurring jobs are listed but only run when a test triggers them.
-            ["Server"] = extraSettings ?? new { Jobs = new { ScanInbox = "0 0 1 1 *", Retrain = "0 0 1 1 *", Relabel = "0 0 1 1 *" } },
+            ["Server"] = ServerSettings(extraSettings),
         };
         if (azureConnectionString is not null)
         {
@@ -56,6 +56,9 @@ public sealed class Workspace : IAsyncDisposable
     }
 
     public string Folder => _folder.Path;
+
+    /// <summary>Yearly schedules: the recurring jobs are listed but only run when a test triggers them.</summary>
+    public static object QuietJobs { get; } = new { ScanInbox = "0 0 1 1 *", Retrain = "0 0 1 1 *", Relabel = "0 0 1 1 *" };
 
     public string Config { get; }
 
@@ -133,6 +136,25 @@ public sealed class Workspace : IAsyncDisposable
         _hosts.Add(app);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return (app, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+    }
+
+    /// <summary>Replaces the <c>Server</c> section before a host starts: for settings that name paths inside this workspace.</summary>
+    public void SetServerSettings(object settings)
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Config))!.AsObject();
+        root["Server"] = ServerSettings(settings);
+        File.WriteAllText(Config, root.ToJsonString());
+    }
+
+    /// <summary>
+    /// The <c>Server</c> section: <paramref name="extraSettings"/> or quiet jobs. The fresh-start demo
+    /// would train for minutes in every host on a fresh workspace, so it is off unless a test sets <c>Demo</c>.
+    /// </summary>
+    private static JsonObject ServerSettings(object? extraSettings)
+    {
+        var server = JsonSerializer.SerializeToNode(extraSettings ?? new { Jobs = QuietJobs })!.AsObject();
+        server.TryAdd("Demo", new JsonObject { ["RunOnFreshStart"] = false });
+        return server;
     }
 
     public async ValueTask DisposeAsync()

@@ -364,6 +364,7 @@
     bar.children[2].style.width = `${(p.failed / total) * 100}%`;
     bar.setAttribute('aria-label', p.images === 0 ? 'No images yet'
       : `${Math.round((p.labelled / p.images) * 100)}% labelled, ${p.pending + p.queued} waiting, ${p.failed} failed`);
+    renderDemo(p.demo);
     const at = new Date(p.at);
     $('[data-testid="progress-updated"]').textContent = `updated ${at.toLocaleTimeString('en-GB')}`;
     $('[data-testid="progress-updated"]').classList.remove('bad');
@@ -373,6 +374,20 @@
       const d = p.datasets.find((x) => x.dataset === option.value);
       if (d) option.textContent = `${d.dataset} (${numberFormat.format(d.images)} images, ${numberFormat.format(d.boxes)} boxes)`;
     }
+  }
+
+  // The host's bootstrap demo job, when one ran in this process: its stage while it runs, then the outcome.
+  function renderDemo(demo) {
+    const node = $('[data-testid="progress-demo"]');
+    node.hidden = !demo;
+    if (!demo) return;
+    const stage = `${demo.stageIndex + 1}/${demo.stageCount} ${demo.stage ?? ''}`;
+    node.textContent = demo.state === 'running'
+      ? `Bootstrap demo ${Math.round(demo.fraction * 100)}%: ${stage}, ${demo.detail ?? ''}`
+      : demo.state === 'finished'
+        ? `Bootstrap demo finished: ${demo.detail ?? ''}`
+        : `Bootstrap demo failed at ${stage}: ${demo.error ?? ''}`;
+    node.classList.toggle('bad', demo.state === 'failed');
   }
 
   async function pollProgress() {

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Labeling.Bootstrap;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -151,6 +153,30 @@ public sealed partial class ReviewPageBrowserTests(BrowserFixture browser) : ICl
         await page.GetByTestId("filter-min-score").FillAsync("0.5");
         await Expect(page.GetByTestId("review-error")).ToBeHiddenAsync();
         await Expect(page.GetByTestId("review-card").First).ToBeVisibleAsync();
+        Assert.Empty(session.Errors);
+    }
+
+    [Fact]
+    public async Task ReviewPage_HeaderShowsTheDemoLine_OnceADemoRuns()
+    {
+        await using var workspace = new Workspace();
+        var (app, baseAddress) = await workspace.StartHostAsync();
+        await using var session = await browser.NewPageAsync(baseAddress);
+        var page = session.Page;
+        await page.GotoAsync("/review");
+        await Expect(page.GetByTestId("progress-images")).ToHaveTextAsync("0");
+        await Expect(page.GetByTestId("progress-demo")).ToBeHiddenAsync();
+
+        // The header polls /api/progress, which carries the host's demo status.
+        var status = app.Services.GetRequiredService<DemoStatus>();
+        status.Start(["Generate the world", "Ingest", "Train the seed", "Label with the seed"]);
+        ((IProgress<DemoProgress>)status).Report(new DemoProgress("Train the seed", 2, 4, 0.5, "step 300/600, loss 1.234"));
+        var line = page.GetByTestId("progress-demo");
+        await Expect(line).ToHaveTextAsync("Bootstrap demo 63%: 3/4 Train the seed, step 300/600, loss 1.234", new() { Timeout = 15_000 });
+
+        status.Fail("the disk is full");
+        await Expect(line).ToHaveTextAsync("Bootstrap demo failed at 3/4 Train the seed: the disk is full", new() { Timeout = 15_000 });
+        await Expect(line).ToHaveClassAsync(new Regex(@"\bbad\b"));
         Assert.Empty(session.Errors);
     }
 
