@@ -1,11 +1,9 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Labeling.Blobs;
-using Labeling.Detection;
 using Labeling.Functions.Batches;
 using Labeling.Functions.Ingest;
+using Labeling.Functions.Models;
 using Labeling.Labels;
-using Labeling.Queues;
 using Labeling.Trainer.Data;
 using Labeling.Trainer.Model;
 using Labeling.Trainer.Training;
@@ -29,8 +27,6 @@ public sealed record DemoProgress(string Stage, int StageIndex, int StageCount, 
 /// </summary>
 public sealed partial class BootstrapDemo
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
-
     private readonly IServiceProvider _services;
     private readonly DemoOptions _options;
     private readonly ILogger _logger;
@@ -121,12 +117,12 @@ public sealed partial class BootstrapDemo
             var trained = await TrainAsync(pool, modelPath, round == 0 ? _options.SeedSteps : _options.RoundSteps,
                 round == 0 ? _options.LearningRate : _options.RoundLearningRate, weights, cancellationToken);
             weights = trained.WeightsPath;
-            await RegisterAsync(store, blobs, modelPath, version, cancellationToken);
+            await ModelRegistration.RegisterFileAsync(store, blobs, modelPath, version, activate: true, cancellationToken);
 
             Next($"the workers label with {version}");
             var active = await store.GetActiveModelAsync(cancellationToken) ?? throw new InvalidOperationException($"{version} is not active after activation.");
             await store.MarkStaleForRelabelAsync(active.Id, null, cancellationToken);
-            await LabelUntilIdleAsync(store, cancellationToken);
+            await LabelUntilIdleAsync(cancellationToken);
 
             Next($"{split.GroundTruth.ImageIds.Count} gold images");
             var (metrics, _) = await GoldEvaluation.EvaluateAsync(split, blobs, modelPath, new GoldEvaluationOptions { Threads = _options.Threads }, Fraction(), cancellationToken);
@@ -185,76 +181,19 @@ public sealed partial class BootstrapDemo
         return await TrainingRun.RunAsync(request, logger, p => Report(p.Step / (double)p.Steps, $"step {p.Step}/{p.Steps}, loss {p.Loss:F3}"), cancellationToken);
     }
 
-    /// <summary>Uploads the model to <c>models/&lt;version&gt;.onnx</c>, registers and activates it (what <c>labeling models add --activate</c> does).</summary>
-    private static async Task RegisterAsync(ILabelStore store, IBlobStore blobs, string modelPath, string version, CancellationToken cancellationToken)
-    {
-        string space;
-        using (var detector = OnnxDetector.Load(modelPath, new DetectorOptions { IntraOpThreads = 1 }))
-        {
-            space = detector.Info.EmbeddingSpace ?? throw new InvalidOperationException($"{modelPath} has no embedding space.");
-        }
-
-        string sha256;
-        await using (var stream = File.OpenRead(modelPath))
-        {
-            sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
-        }
-
-        var blobName = $"models/{version}.onnx";
-        await using (var stream = File.OpenRead(modelPath))
-        {
-            await blobs.WriteAsync(blobName, stream, overwrite: true, cancellationToken);
-        }
-
-        await store.RegisterModelAsync(new NewModel(version, DetectorInfo.RegionEmbeddingContract, blobName, sha256, space), cancellationToken);
-        await store.ActivateModelAsync(version, cancellationToken);
-    }
-
     /// <summary>
-    /// Queues every pending image and waits until none is pending or queued and the label queue is empty;
-    /// runs a label worker in this process when <see cref="DemoOptions.RunWorker"/>, else the host's workers do the work.
+    /// Queues every pending image and waits until labelling is idle; runs a label worker in this process when
+    /// <see cref="DemoOptions.RunWorker"/>, else the host's workers do the work.
     /// </summary>
-    private async Task LabelUntilIdleAsync(ILabelStore store, CancellationToken cancellationToken)
+    private async Task LabelUntilIdleAsync(CancellationToken cancellationToken)
     {
-        var scanner = _services.GetRequiredService<InboxScanner>();
-        var queue = _services.GetRequiredService<IWorkQueueFactory>().GetQueue(_services.GetRequiredService<IOptions<IngestOptions>>().Value.LabelQueue);
-        await queue.CreateIfNotExistsAsync(cancellationToken);
-        await scanner.EnqueuePendingAsync(null, cancellationToken);
+        await _services.GetRequiredService<InboxScanner>().EnqueuePendingAsync(null, cancellationToken);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var worker = _options.RunWorker ? _services.GetRequiredService<LabelWorker>().RunAsync(stop.Token) : null;
         try
         {
-            var requeued = false;
-            while (true)
-            {
-                var all = await store.GetProgressAsync(null, cancellationToken);
-                long images = all.Sum(d => d.Images), pending = all.Sum(d => d.Pending), queued = all.Sum(d => d.Queued), done = all.Sum(d => d.Labelled) + all.Sum(d => d.Failed);
-                Report(done / (double)Math.Max(1, images), $"{done} / {images} images labelled");
-                if (worker is { IsCompleted: true })
-                {
-                    await worker; // a worker that stopped by itself: surface why
-                    throw new InvalidOperationException("The label worker stopped.");
-                }
-
-                if (queued == 0 && await queue.GetApproximateCountAsync(cancellationToken) == 0)
-                {
-                    if (pending == 0)
-                    {
-                        return;
-                    }
-
-                    if (requeued)
-                    {
-                        throw new InvalidOperationException($"{pending} image(s) stay pending although they were queued: are the workers running?");
-                    }
-
-                    requeued = true;
-                    await scanner.EnqueuePendingAsync(null, cancellationToken);
-                    continue;
-                }
-
-                await Task.Delay(PollInterval, cancellationToken);
-            }
+            await _services.GetRequiredService<LabelIdle>().WaitAsync(worker, untilIdle: true,
+                p => Report((p.Labelled + p.Failed) / (double)Math.Max(1, p.Images), $"{p.Labelled + p.Failed} / {p.Images} images labelled"), cancellationToken);
         }
         finally
         {

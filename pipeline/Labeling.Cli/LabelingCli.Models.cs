@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.Security.Cryptography;
 using Labeling.Blobs;
 using Labeling.Detection;
+using Labeling.Functions.Models;
 using Labeling.Labels;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
@@ -48,62 +48,13 @@ public static partial class LabelingCli
         return command;
     }
 
-    /// <summary>
-    /// Checks that <paramref name="file"/> is a detector, uploads it to <c>models/&lt;version&gt;.onnx</c>
-    /// and registers it (and activates it when asked): what <c>models add</c> and <c>train --register</c> do.
-    /// </summary>
+    /// <summary>What <c>models add</c> and <c>train --register</c> do: <see cref="ModelRegistration.RegisterFileAsync"/>.</summary>
     private static async Task<(long Id, string Contract, DetectorInfo Info, string BlobName, string Sha256)> RegisterModelFileAsync(
         IServiceProvider services, FileInfo file, string version, bool activate, CancellationToken cancellationToken)
     {
-            if (!file.Exists)
-        {
-            throw new CliException($"Model file '{file.FullName}' does not exist.");
-        }
-
-        if (version.Length == 0 || version.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_')))
-        {
-            throw new CliException($"Version '{version}' must be letters, digits, '.', '-' or '_'.");
-        }
-
-        DetectorInfo info;
-        try
-        {
-            using var detector = OnnxDetector.Load(file.FullName, new DetectorOptions { IntraOpThreads = 1 });
-            info = detector.Info;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw new CliException($"'{file.Name}' is not a detector model: {e.Message}");
-        }
-
-        var contract = info.Contract == DetectorContract.RegionEmbedding ? DetectorInfo.RegionEmbeddingContract : DetectorInfo.FixedVocabularyContract;
-        var store = services.GetRequiredService<ILabelStore>();
-        if (await store.GetModelAsync(version, cancellationToken) is not null)
-        {
-            throw new CliException($"Model version '{version}' is registered already.");
-        }
-
-        string sha256;
-        await using (var stream = file.OpenRead())
-        {
-            sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
-        }
-
-        var blobs = services.GetRequiredService<IBlobStore>();
-        await blobs.CreateIfNotExistsAsync(cancellationToken);
-        var blobName = $"models/{version}.onnx";
-        await using (var stream = file.OpenRead())
-        {
-            await blobs.WriteAsync(blobName, stream, overwrite: true, cancellationToken);
-        }
-
-        var id = await store.RegisterModelAsync(new NewModel(version, contract, blobName, sha256, info.EmbeddingSpace), cancellationToken);
-        if (activate)
-        {
-            await store.ActivateModelAsync(version, cancellationToken);
-        }
-
-        return (id, contract, info, blobName, sha256);
+        var model = await ModelRegistration.RegisterFileAsync(
+            services.GetRequiredService<ILabelStore>(), services.GetRequiredService<IBlobStore>(), file.FullName, version, activate, cancellationToken);
+        return (model.Id, model.Contract, model.Info, model.BlobName, model.Sha256);
     }
 
     private static Command ModelsListCommand(CliContext context)

@@ -1,18 +1,13 @@
 using System.CommandLine;
 using Labeling.Functions.Batches;
-using Labeling.Functions.Ingest;
 using Labeling.Labels;
-using Labeling.Queues;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Spectre.Console;
 
 namespace Labeling.Cli;
 
 public static partial class LabelingCli
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
-
     private static Command WorkCommand(CliContext context)
     {
         var untilIdleOption = new Option<bool>("--until-idle") { Description = "Stop once no image is pending or queued and the label queue is empty (otherwise run until Ctrl+C)." };
@@ -28,45 +23,10 @@ public static partial class LabelingCli
                 throw new CliException("No model is active: add one with `labeling models add FILE --version V --activate`.");
             }
 
-            var queue = services.GetRequiredService<IWorkQueueFactory>().GetQueue(services.GetRequiredService<IOptions<IngestOptions>>().Value.LabelQueue);
-            await queue.CreateIfNotExistsAsync(cancellationToken);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var worker = services.GetRequiredService<LabelWorker>().RunAsync(stop.Token);
-
-            var rescanned = false;
-            async Task<DatasetProgress> WaitAsync(Action<DatasetProgress>? report)
-            {
-                while (true)
-                {
-                    var progress = Sum(await store.GetProgressAsync(null, cancellationToken));
-                    report?.Invoke(progress);
-                    if (worker.IsCompleted)
-                    {
-                        await worker; // a worker that stopped by itself: surface why
-                        return progress;
-                    }
-
-                    if (untilIdle && progress.Queued == 0 && await queue.GetApproximateCountAsync(cancellationToken) == 0)
-                    {
-                        if (progress.Pending == 0)
-                        {
-                            return progress;
-                        }
-
-                        if (rescanned)
-                        {
-                            throw new CliException($"{progress.Pending} image(s) are pending but nothing queues them: run `labeling ingest` (or the worker host's scan).");
-                        }
-
-                        // Pending images nobody queued (an interrupted scan): one scan queues them.
-                        rescanned = true;
-                        await services.GetRequiredService<InboxScanner>().ScanAsync(cancellationToken);
-                        continue;
-                    }
-
-                    await Task.Delay(PollInterval, cancellationToken);
-                }
-            }
+            var idle = services.GetRequiredService<LabelIdle>();
+            Task<DatasetProgress> WaitAsync(Action<DatasetProgress>? report) => idle.WaitAsync(worker, untilIdle, report, cancellationToken);
 
             DatasetProgress done;
             try
@@ -117,13 +77,4 @@ public static partial class LabelingCli
         });
         return command;
     }
-
-    private static DatasetProgress Sum(IReadOnlyList<DatasetProgress> datasets) => new(
-        "*",
-        datasets.Sum(d => d.Images),
-        datasets.Sum(d => d.Pending),
-        datasets.Sum(d => d.Queued),
-        datasets.Sum(d => d.Labelled),
-        datasets.Sum(d => d.Failed),
-        datasets.Sum(d => d.Boxes));
 }

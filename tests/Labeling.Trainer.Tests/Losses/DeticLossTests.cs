@@ -25,7 +25,7 @@ public sealed class DeticLossTests
     }
 
     [Fact]
-    public void ImageLabel_IsWeightedMeanBceAgainstTheTags()
+    public void ImageLabel_IsWeightedBceAgainstTheTags_SummedOverClasses_AveragedOverImages()
     {
         using var scope = NewDisposeScope();
         var text = Of([1, 0, /**/ 0, 1, /**/ -1, 0], 3, 2);
@@ -36,7 +36,7 @@ public sealed class DeticLossTests
         var image0 = Bce(1, 1) + Bce(-1, 1) + Bce(-3, 0);
         // Image 1: cos (0, 1, 0) → (−1, 1, −1), tag {2}.
         var image1 = Bce(-1, 0) + Bce(1, 0) + Bce(-1, 1);
-        var expected = 0.1 * (image0 + image1) / 6;
+        var expected = 0.1 * (image0 + image1) / 2;
         Close(expected, DeticLoss.ImageLabel(embedding, text, multiHot, logitScale: 2, logitBias: -1));
     }
 }

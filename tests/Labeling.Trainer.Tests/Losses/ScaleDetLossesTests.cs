@@ -38,10 +38,10 @@ public sealed class ScaleDetLossesTests
     }
 
     [Fact]
-    public void Hard_IsMeanBceAgainstOneHot()
+    public void Hard_IsBceAgainstOneHot_SummedOverClasses_AveragedOverRegions()
     {
         using var scope = NewDisposeScope();
-        var expected = (Bce(2, 1) + Bce(0, 0) + Bce(1.2, 0) + Bce(1.6, 1)) / 4;
+        var expected = (Bce(2, 1) + Bce(0, 0) + Bce(1.2, 0) + Bce(1.6, 1)) / 2; // 2 regions × 2 classes
         Close(expected, ScaleDetLosses.Hard(Regions(), Text(), Labels(0, 1), Tau));
     }
 
@@ -50,16 +50,16 @@ public sealed class ScaleDetLossesTests
     {
         using var scope = NewDisposeScope();
         // Region 1 is background: both its classes are negatives.
-        var expected = (Bce(2, 1) + Bce(0, 0) + Bce(1.2, 0) + Bce(1.6, 0)) / 4;
+        var expected = (Bce(2, 1) + Bce(0, 0) + Bce(1.2, 0) + Bce(1.6, 0)) / 2;
         Close(expected, ScaleDetLosses.Hard(Regions(), Text(), Labels(0, -1), Tau));
     }
 
     [Fact]
-    public void Soft_IsMeanSquaredErrorOfTheCosinesAgainstTheLabelsSimilarityRow()
+    public void Soft_IsSquaredErrorOfTheCosinesAgainstTheLabelsSimilarityRow_SummedOverClasses()
     {
         using var scope = NewDisposeScope();
         // Cosines: region 0 → (1, 0) against row (1, 0); region 1 → (0.6, 0.8) against row (0, 1).
-        var expected = (0 + 0 + Math.Pow(0.6, 2) + Math.Pow(0.8 - 1, 2)) / 4;
+        var expected = (0 + 0 + Math.Pow(0.6, 2) + Math.Pow(0.8 - 1, 2)) / 2; // 2 foreground regions
         Close(expected, ScaleDetLosses.Soft(Regions(), Text(), Labels(0, 1), OrthogonalSimilarity()));
     }
 
@@ -75,8 +75,8 @@ public sealed class ScaleDetLossesTests
     public void Soft_LeavesBackgroundOut()
     {
         using var scope = NewDisposeScope();
-        // Only region 1 counts (2 entries), and it is the one with an error.
-        var expected = (Math.Pow(0.6, 2) + Math.Pow(0.8 - 1, 2)) / 2;
+        // Only region 1 counts, and it is the one with an error.
+        var expected = Math.Pow(0.6, 2) + Math.Pow(0.8 - 1, 2);
         Close(expected, ScaleDetLosses.Soft(Regions(), Text(), Labels(-1, 1), OrthogonalSimilarity()));
     }
 

@@ -32,8 +32,8 @@ public static class DeticLoss
     /// <paramref name="text"/> [C,D] the vocabulary's text embeddings. 0 when M = 0.
     /// </summary>
     /// <remarks>
-    /// Averaged over all M·C entries, the same reduction as <see cref="ScaleDetLosses.Hard"/>, so the weight keeps
-    /// Detic's meaning of "0.1 of the box classification loss" (Detic sums over classes in both of its losses).
+    /// Summed over the C classes and averaged over the M images, the same reduction as <see cref="ScaleDetLosses.Hard"/>,
+    /// so the weight keeps Detic's meaning of "0.1 of the box classification loss" (Detic sums over classes in both).
     /// </remarks>
     public static Tensor ImageLabel(Tensor embedding, Tensor text, Tensor multiHot, float logitScale, float logitBias, float weight = 0.1f)
     {
@@ -49,7 +49,8 @@ public static class DeticLoss
 
         using var scope = NewDisposeScope();
         var logits = Cosine.Between(embedding, text) * logitScale + logitBias;
-        var loss = nn.functional.binary_cross_entropy_with_logits(logits, multiHot.to_type(logits.dtype));
+        var loss = nn.functional.binary_cross_entropy_with_logits(logits, multiHot.to_type(logits.dtype), reduction: nn.Reduction.Sum)
+            .div(embedding.shape[0]);
         return (weight * loss).MoveToOuterDisposeScope();
     }
 }

@@ -1,0 +1,93 @@
+using System.Security.Cryptography;
+using Labeling.Blobs;
+using Labeling.Detection;
+using Labeling.Labels;
+
+namespace Labeling.Functions.Models;
+
+/// <summary>A model file that is now in the registry.</summary>
+public sealed record RegisteredModel(long Id, string Version, string Contract, DetectorInfo Info, string BlobName, string Sha256);
+
+/// <summary>
+/// Puts an ONNX model file into the registry, the one way every caller does it (<c>labeling models add</c>,
+/// <c>labeling train --register</c>, the bootstrap demo): load it (it must meet a detector contract), hash it,
+/// upload it to <c>models/&lt;version&gt;.onnx</c>, read the blob back and check the hash, and only then register
+/// (and optionally activate) it, so a half-written upload never becomes a registered model.
+/// </summary>
+public static class ModelRegistration
+{
+    /// <summary>True for a version a blob name and the CLI accept: letters, digits, '.', '-' and '_'.</summary>
+    public static bool IsValidVersion(string version) =>
+        version.Length is > 0 and <= 128 && version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
+
+    /// <exception cref="InvalidOperationException">The file is missing or not a detector, the version is taken or malformed, or the upload does not read back intact.</exception>
+    public static async Task<RegisteredModel> RegisterFileAsync(
+        ILabelStore store, IBlobStore blobs, string path, string version, bool activate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(version);
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"Model file '{Path.GetFullPath(path)}' does not exist.");
+        }
+
+        if (!IsValidVersion(version))
+        {
+            throw new InvalidOperationException($"Version '{version}' must be 1–128 letters, digits, '.', '-' or '_'.");
+        }
+
+        DetectorInfo info;
+        try
+        {
+            using var detector = OnnxDetector.Load(path, new DetectorOptions { IntraOpThreads = 1 });
+            info = detector.Info;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException($"'{Path.GetFileName(path)}' is not a detector model: {e.Message}", e);
+        }
+
+        var contract = info.Contract == DetectorContract.RegionEmbedding ? DetectorInfo.RegionEmbeddingContract : DetectorInfo.FixedVocabularyContract;
+        if (await store.GetModelAsync(version, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            throw new InvalidOperationException($"Model version '{version}' is registered already.");
+        }
+
+        string sha256;
+        var stream = File.OpenRead(path);
+        await using (stream.ConfigureAwait(false))
+        {
+            sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+        }
+
+        await blobs.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        var blobName = $"models/{version}.onnx";
+        stream = File.OpenRead(path);
+        await using (stream.ConfigureAwait(false))
+        {
+            await blobs.WriteAsync(blobName, stream, overwrite: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        string stored;
+        var readBack = await blobs.OpenReadAsync(blobName, cancellationToken).ConfigureAwait(false);
+        await using (readBack.ConfigureAwait(false))
+        {
+            stored = Convert.ToHexStringLower(await SHA256.HashDataAsync(readBack, cancellationToken).ConfigureAwait(false));
+        }
+
+        if (stored != sha256)
+        {
+            throw new InvalidOperationException($"The uploaded {blobName} reads back with sha256 {stored}, not the file's {sha256}: not registered.");
+        }
+
+        var id = await store.RegisterModelAsync(new NewModel(version, contract, blobName, sha256, info.EmbeddingSpace), cancellationToken).ConfigureAwait(false);
+        if (activate)
+        {
+            await store.ActivateModelAsync(version, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new RegisteredModel(id, version, contract, info, blobName, sha256);
+    }
+}
