@@ -173,7 +173,7 @@ public sealed partial class BootstrapDemo
                 Device = _options.Device,
                 Seed = _options.Seed,
             },
-            Sampler = new BatchSamplerOptions { BatchSize = _options.BatchSize },
+            Sampler = new BatchSamplerOptions { BatchSize = _options.BatchSize, BoxWeight = 1, TagWeight = _options.TagBatchesPerBoxBatch },
             OutputPath = modelPath,
             WarmStartWeights = warmStart,
         };

@@ -41,13 +41,19 @@ public sealed record DemoOptions
     public string Preset { get; init; } = "small";
 
     /// <summary>Steps of the seed detector (base boxes only).</summary>
-    public int SeedSteps { get; init; } = 1500;
+    public int SeedSteps { get; init; } = 3000;
 
     /// <summary>Bootstrap rounds after the seed: retrain on pseudo boxes and tags, label again.</summary>
     public int Rounds { get; init; } = 2;
 
     /// <summary>Steps of each bootstrap round (warm-started from the previous model).</summary>
-    public int RoundSteps { get; init; } = 800;
+    public int RoundSteps { get; init; } = 1500;
+
+    /// <summary>
+    /// Tag-only batches per box batch in the rounds (default 1). Detic's 1:4 suits millions of tagged images; here the
+    /// pseudo boxes are most of what the tags teach, and 1:4 would leave a 600-step round 120 box steps.
+    /// </summary>
+    public int TagBatchesPerBoxBatch { get; init; } = 1;
 
     /// <summary>Train the oracle (boxes for every class) with as many steps as the seed and all rounds together.</summary>
     public bool Oracle { get; init; } = true;
@@ -71,7 +77,7 @@ public sealed record DemoOptions
     /// <summary>The defaults of <c>labeling demo --quick</c>: within 15 minutes on a 2-core machine.</summary>
     public static DemoOptions Quick { get; } = new()
     {
-        BaseImages = 400, TaggedImages = 600, GoldImages = 200, SeedSteps = 600, Rounds = 1, RoundSteps = 400,
+        BaseImages = 400, TaggedImages = 600, GoldImages = 200, SeedSteps = 1500, Rounds = 1, RoundSteps = 600,
     };
 
     /// <summary>The model versions: <c>demo-seed</c>, <c>demo-r1</c>, …</summary>
@@ -98,6 +104,7 @@ public sealed record DemoOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(SeedSteps, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(Rounds);
         ArgumentOutOfRangeException.ThrowIfLessThan(RoundSteps, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(TagBatchesPerBoxBatch);
         ArgumentOutOfRangeException.ThrowIfLessThan(Threads, 1);
         if (ImageSize % 16 != 0 || ImageSize < 64)
         {

@@ -8,7 +8,8 @@ namespace Labeling.Functions.Batches;
 /// Turns a detector's answer about one image into the boxes that are stored (architecture: "Tag
 /// policy"). Pure: no I/O. For each tag of the image, boxes of its class at or above the class
 /// threshold (after the detector's per-class NMS) become <see cref="BoxSource.Pseudo"/> boxes and
-/// the tag is <see cref="TagState.Grounded"/>; a tag without such a box gets Detic's fallback, the
+/// the tag is <see cref="TagState.Grounded"/>, unless a higher-scored box of another tag covers the same
+/// object (<see cref="TagPolicyOptions.CrossClassIouThreshold"/>); a tag without such a box gets Detic's fallback, the
 /// largest proposal, as a <see cref="BoxSource.Weak"/> box scored with its objectness, and is
 /// <see cref="TagState.Weak"/>. Boxes of discovery-vocabulary classes that are not among the
 /// image's tags and reach <see cref="TagPolicyOptions.DiscoveryThreshold"/> are kept as
@@ -149,7 +150,7 @@ public sealed class TagPolicy
             var name = classNames[detection.ClassIndex];
             if (tagByName.TryGetValue(name, out var tag))
             {
-                if (detection.Score >= ThresholdFor(name))
+                if (detection.Score >= ThresholdFor(name) && !TakenByAnotherTag(kept, tag.ClassId, detection))
                 {
                     kept.Add(Box(tag.ClassId, detection, BoxSource.Pseudo));
                     grounded.Add(tag.ClassId);
@@ -184,6 +185,34 @@ public sealed class TagPolicy
         }
 
         return new ImageLabels(imageId, kept, states);
+    }
+
+    // Boxes come best first, so a kept pseudo box of another class that overlaps this one scored higher.
+    private bool TakenByAnotherTag(List<BoxData> kept, long classId, DetectedBox d)
+    {
+        foreach (var k in kept)
+        {
+            if (k.Source != BoxSource.Pseudo || k.ClassId == classId)
+            {
+                continue;
+            }
+
+            var w = Math.Min(k.X2, d.X2) - Math.Max(k.X1, d.X1);
+            var h = Math.Min(k.Y2, d.Y2) - Math.Max(k.Y1, d.Y1);
+            if (w <= 0 || h <= 0)
+            {
+                continue;
+            }
+
+            var intersection = w * h;
+            var union = ((k.X2 - k.X1) * (k.Y2 - k.Y1)) + ((d.X2 - d.X1) * (d.Y2 - d.Y1)) - intersection;
+            if (union > 0 && intersection / union >= Options.CrossClassIouThreshold)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static BoxData Box(long classId, DetectedBox d, BoxSource source) => new(classId, d.X1, d.Y1, d.X2, d.Y2, d.Score, source);

@@ -14,6 +14,13 @@ public sealed class TagPolicyOptions
     /// <summary>IoU above which the detector suppresses a lower-scored box of the same class. Default 0.5.</summary>
     public float NmsIouThreshold { get; set; } = 0.5f;
 
+    /// <summary>
+    /// A pseudo box that overlaps a higher-scored pseudo box of another of the image's tags by at least this IoU is
+    /// dropped: one object gets one label, not "red triangle" and "green triangle" both (a trainer fed both learns
+    /// neither). Default 0.7; 1 drops only identical boxes.
+    /// </summary>
+    public float CrossClassIouThreshold { get; set; } = 0.7f;
+
     /// <summary>Most pseudo and discovered boxes kept per image (weak fallback boxes come on top, one per ungrounded tag). Default 100.</summary>
     public int MaxDetectionsPerImage { get; set; } = 100;
 
@@ -50,6 +57,11 @@ public sealed class TagPolicyOptions
         if (!(NmsIouThreshold is > 0 and <= 1))
         {
             throw new ArgumentOutOfRangeException(nameof(NmsIouThreshold), NmsIouThreshold, "NmsIouThreshold must be in (0, 1].");
+        }
+
+        if (!(CrossClassIouThreshold is > 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CrossClassIouThreshold), CrossClassIouThreshold, "CrossClassIouThreshold must be in (0, 1].");
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxDetectionsPerImage, 1);

@@ -67,6 +67,45 @@ public sealed class TagPolicyTests
     }
 
     [Fact]
+    public void Apply_OneObjectScoredForTwoTags_KeepsOnlyTheHigherScoredLabel_TheOtherTagStaysWeak()
+    {
+        var policy = new TagPolicy(new TagPolicyOptions());
+
+        // Cat's box is fox's box moved by one pixel: IoU 361 / 439 = 0.82 ≥ 0.7.
+        var labels = policy.Apply(1, [Fox, Cat], Result([Box(0, 0.8f, 10, 10, 30, 30), Box(1, 0.6f, 11, 11, 31, 31)], Large), Names, NoDiscovery);
+
+        var pseudo = Assert.Single(labels.Boxes, b => b.Source == BoxSource.Pseudo);
+        Assert.Equal(FoxId, pseudo.ClassId);
+        Assert.Equal([new TagGrounding(FoxId, TagState.Grounded), new TagGrounding(CatId, TagState.Weak)], labels.Tags);
+        Assert.Equal(new BoxData(CatId, 0, 0, 50, 40, 0.2f, BoxSource.Weak), Assert.Single(labels.Boxes, b => b.Source == BoxSource.Weak));
+    }
+
+    [Fact]
+    public void Apply_TwoTagsOnOverlappingButDifferentObjects_KeepsBoth()
+    {
+        var policy = new TagPolicy(new TagPolicyOptions());
+
+        // IoU of [10,30]² and [20,40]²: 100 / 700 = 0.14.
+        var labels = policy.Apply(1, [Fox, Cat], Result([Box(0, 0.8f, 10, 10, 30, 30), Box(1, 0.6f, 20, 20, 40, 40)], Large), Names, NoDiscovery);
+
+        Assert.Equal([FoxId, CatId], labels.Boxes.Select(b => b.ClassId));
+        Assert.All(labels.Boxes, b => Assert.Equal(BoxSource.Pseudo, b.Source));
+        Assert.All(labels.Tags, t => Assert.Equal(TagState.Grounded, t.State));
+    }
+
+    [Fact]
+    public void Apply_CrossClassThresholdOfOne_DropsOnlyIdenticalBoxes()
+    {
+        var policy = new TagPolicy(new TagPolicyOptions { CrossClassIouThreshold = 1 });
+
+        var near = policy.Apply(1, [Fox, Cat], Result([Box(0, 0.8f, 10, 10, 30, 30), Box(1, 0.6f, 11, 11, 31, 31)], Large), Names, NoDiscovery);
+        var same = policy.Apply(1, [Fox, Cat], Result([Box(0, 0.8f, 10, 10, 30, 30), Box(1, 0.6f, 10, 10, 30, 30)], Large), Names, NoDiscovery);
+
+        Assert.Equal(2, near.Boxes.Count(b => b.Source == BoxSource.Pseudo));
+        Assert.Equal(1, same.Boxes.Count(b => b.Source == BoxSource.Pseudo));
+    }
+
+    [Fact]
     public void Apply_EveryUngroundedTag_GetsItsOwnWeakBox()
     {
         var policy = new TagPolicy(new TagPolicyOptions());
@@ -168,6 +207,8 @@ public sealed class TagPolicyTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new TagPolicy(new TagPolicyOptions { ClassThresholds = new() { ["cat"] = -0.1f } }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TagPolicy(new TagPolicyOptions { NmsIouThreshold = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TagPolicy(new TagPolicyOptions { MaxDetectionsPerImage = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TagPolicy(new TagPolicyOptions { CrossClassIouThreshold = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TagPolicy(new TagPolicyOptions { CrossClassIouThreshold = float.NaN }));
         Assert.Throws<ArgumentException>(() => new TagPolicy(new TagPolicyOptions { ClassThresholds = new() { ["Cat"] = 0.1f, ["cat "] = 0.2f } }));
         Assert.Throws<ArgumentException>(() => new TagPolicy(new TagPolicyOptions { DiscoveryVocabulary = ["  "] }));
     }

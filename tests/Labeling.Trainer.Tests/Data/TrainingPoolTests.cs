@@ -59,7 +59,7 @@ public sealed class TrainingPoolTests : IDisposable
     public async Task Pool_AppliesTheOwlStRule_LeavesGoldOut_AndStreamsPages()
     {
         var (store, blobs, shapes) = await SeedAsync();
-        var pool = new TrainingPool(store, blobs, new TrainingPoolOptions { PageSize = 3 });
+        var pool = new TrainingPool(store, blobs, new TrainingPoolOptions { PageSize = 3, PseudoBoxesMustCoverTags = false });
         Assert.Throws<InvalidOperationException>(() => pool.ClassNames);
 
         var counts = await pool.CountAsync(Ct);
@@ -105,18 +105,43 @@ public sealed class TrainingPoolTests : IDisposable
     public async Task Pool_IncludeGoldAndThresholds_AreOptions()
     {
         var (store, blobs, _) = await SeedAsync();
-        var withGold = await new TrainingPool(store, blobs, new TrainingPoolOptions { IncludeGold = true }).CountAsync(Ct);
+        var withGold = await new TrainingPool(store, blobs, new TrainingPoolOptions { IncludeGold = true, PseudoBoxesMustCoverTags = false }).CountAsync(Ct);
         Assert.Equal((6L, 0L), (withGold.BoxImages, withGold.GoldImages));
         // A lower image threshold makes image 5 box data (both its pseudo boxes are ≥ 0.1).
-        var lower = await new TrainingPool(store, blobs, new TrainingPoolOptions { PseudoImageMinScore = 0.2f }).CountAsync(Ct);
+        var lower = await new TrainingPool(store, blobs, new TrainingPoolOptions { PseudoImageMinScore = 0.2f, PseudoBoxesMustCoverTags = false }).CountAsync(Ct);
         Assert.Equal((5L, 4L), (lower.BoxImages, lower.TagOnlyImages));
+    }
+
+    [Fact]
+    public async Task Pool_PseudoBoxesThatLeaveATagUncovered_MakeTheImageTagOnly()
+    {
+        var (store, blobs, shapes) = await SeedAsync();
+        // Images 4 and 7 carry pseudo boxes of their first object's class only; an image with more classes than that
+        // has an object the boxes miss, which box data would train as background.
+        bool Covered(int i) => shapes[i].Tags.All(t => t == shapes[i].Objects[0].ClassName);
+        Assert.Contains(false, new[] { Covered(4), Covered(7) }); // the case under test occurs in the seed data
+
+        var samples = new Dictionary<int, TrainingSample>();
+        await foreach (var sample in new TrainingPool(store, blobs).ReadAsync(Ct))
+        {
+            samples[int.Parse(Path.GetFileNameWithoutExtension(sample.Id), System.Globalization.CultureInfo.InvariantCulture)] = sample;
+        }
+
+        Assert.All(new[] { 4, 7 }, i =>
+        {
+            Assert.Equal(Covered(i) ? SampleKind.BoxData : SampleKind.TagOnly, samples[i].Kind);
+            Assert.Equal(Covered(i), samples[i].Boxes.Count > 0);
+            Assert.Equal(shapes[i].Tags.Order(StringComparer.Ordinal), samples[i].Tags);
+        });
+        // Human boxes are never second-guessed: image 3 has pseudo boxes too, and stays box data with its human boxes.
+        Assert.Equal(shapes[3].Objects.Count, samples[3].Boxes.Count);
     }
 
     [Fact]
     public async Task Pool_FeedsTheBatchSampler()
     {
         var (store, blobs, _) = await SeedAsync();
-        var pool = new TrainingPool(store, blobs);
+        var pool = new TrainingPool(store, blobs, new TrainingPoolOptions { PseudoBoxesMustCoverTags = false });
         await pool.CountAsync(Ct);
         var sampler = new BatchSampler(pool, new BatchSamplerOptions { BatchSize = 2, Augment = new AugmentOptions { InputSize = 64 } });
         var kinds = new List<SampleKind>();

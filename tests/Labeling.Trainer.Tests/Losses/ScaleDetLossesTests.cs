@@ -84,8 +84,8 @@ public sealed class ScaleDetLossesTests
     public void Total_IsHardPlusWeightedSoft()
     {
         using var scope = NewDisposeScope();
-        var hard = (Bce(2, 1) + Bce(0, 0) + Bce(1.2, 0) + Bce(1.6, 1)) / 4;
-        var soft = (Math.Pow(0.6, 2) + Math.Pow(0.8 - 1, 2)) / 4;
+        var hard = (Bce(2, 1) + Bce(0, 0) + Bce(1.2, 0) + Bce(1.6, 1)) / 2;
+        var soft = (Math.Pow(0.6, 2) + Math.Pow(0.8 - 1, 2)) / 2;
         Close(hard + 0.5 * soft, ScaleDetLosses.Total(Regions(), Text(), Labels(0, 1), OrthogonalSimilarity(), Tau, softWeight: 0.5f));
     }
 }

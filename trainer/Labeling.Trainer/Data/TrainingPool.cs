@@ -16,6 +16,13 @@ public sealed record TrainingPoolOptions
     /// <summary>Pseudo boxes of such an image are kept when they score at least this (OWL-ST; default 0.1).</summary>
     public float PseudoBoxMinScore { get; init; } = 0.1f;
 
+    /// <summary>
+    /// A pseudo-labelled image is box data only when its kept pseudo boxes cover every one of its tags; otherwise it is
+    /// tag-only (default true). Box data trains everything outside its boxes as background, so an image with a
+    /// "red star" box and an ungrounded "blue hexagon" tag would teach that the hexagon is background.
+    /// </summary>
+    public bool PseudoBoxesMustCoverTags { get; init; } = true;
+
     /// <summary>Also use <see cref="BoxSource.Discovered"/> boxes as pseudo boxes (default false: only the image's own tags).</summary>
     public bool IncludeDiscovered { get; init; }
 
@@ -37,7 +44,8 @@ public sealed record TrainingPoolOptions
 /// <list type="bullet">
 /// <item>box data: images with human boxes (all of them), and images without human boxes that have a
 /// pseudo box scoring ≥ <see cref="TrainingPoolOptions.PseudoImageMinScore"/>, with their pseudo boxes
-/// scoring ≥ <see cref="TrainingPoolOptions.PseudoBoxMinScore"/> (OWL-ST's rule). Weak boxes are never kept.</item>
+/// scoring ≥ <see cref="TrainingPoolOptions.PseudoBoxMinScore"/> (OWL-ST's rule), when those boxes cover every tag of
+/// the image (<see cref="TrainingPoolOptions.PseudoBoxesMustCoverTags"/>). Weak boxes are never kept.</item>
 /// <item>tag-only data: images with tags but no kept box, their tags as image labels.</item>
 /// </list>
 /// Images of split <c>val</c> (gold) and failed images are left out. Pseudo boxes are those of the model that
@@ -128,6 +136,11 @@ public sealed partial class TrainingPool : ITrainingSource
         }
 
         var tags = new SortedSet<string>(image.Tags.Select(t => t.ClassName), StringComparer.Ordinal);
+        if (human.Count == 0 && kept.Count > 0 && Options.PseudoBoxesMustCoverTags && !tags.IsSubsetOf(kept.Select(b => b.ClassName)))
+        {
+            kept = [];
+        }
+
         tags.UnionWith(kept.Select(b => b.ClassName));
         if (kept.Count > 0)
         {

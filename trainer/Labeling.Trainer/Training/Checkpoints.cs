@@ -14,11 +14,11 @@ public static class Checkpoints
     private const string OptimizerFile = "optimizer.state";
     private const string StepFile = "step.txt";
 
-    public static void Save(string folder, OpenVocabularyDetector model, TorchSharp.Modules.OptimizerHelper optimizer, int step)
+    public static void Save(string folder, OpenVocabularyDetector model, AdamW optimizer, int step)
     {
         Directory.CreateDirectory(folder);
         model.save(Path.Combine(folder, WeightsFile + ".tmp"));
-        optimizer.save_state_dict(Path.Combine(folder, OptimizerFile + ".tmp"));
+        optimizer.Save(Path.Combine(folder, OptimizerFile + ".tmp"));
         File.WriteAllText(Path.Combine(folder, StepFile + ".tmp"), step.ToString(System.Globalization.CultureInfo.InvariantCulture));
         // The step file moves last: it is what says a checkpoint is complete.
         File.Move(Path.Combine(folder, WeightsFile + ".tmp"), Path.Combine(folder, WeightsFile), overwrite: true);
@@ -27,7 +27,7 @@ public static class Checkpoints
     }
 
     /// <summary>Loads the checkpoint in <paramref name="folder"/> when there is a complete one; returns its step (0 when none).</summary>
-    public static int TryResume(string? folder, OpenVocabularyDetector model, TorchSharp.Modules.OptimizerHelper optimizer)
+    public static int TryResume(string? folder, OpenVocabularyDetector model, AdamW optimizer)
     {
         if (folder is null || !File.Exists(Path.Combine(folder, StepFile)))
         {
@@ -35,7 +35,7 @@ public static class Checkpoints
         }
 
         model.load(Path.Combine(folder, WeightsFile));
-        optimizer.load_state_dict(Path.Combine(folder, OptimizerFile));
+        optimizer.Load(Path.Combine(folder, OptimizerFile));
         return int.Parse(File.ReadAllText(Path.Combine(folder, StepFile)), System.Globalization.CultureInfo.InvariantCulture);
     }
 

@@ -74,7 +74,7 @@ public sealed partial class DetectorTrainer
         torch.manual_seed(_options.Seed);
         using var text = torch.tensor(Flatten(textEmbeddings), [textEmbeddings.GetLength(0), textEmbeddings.GetLength(1)]).to(_device);
         using var similarity = ScaleDetLosses.SimilarityMatrix(text);
-        using var optimizer = torch.optim.AdamW(_model.parameters(), _options.LearningRate, weight_decay: _options.WeightDecay);
+        using var optimizer = new AdamW(_model.parameters(), _options.LearningRate, _options.WeightDecay);
         var start = Checkpoints.TryResume(_options.CheckpointFolder, _model, optimizer);
         if (start > 0)
         {
@@ -105,17 +105,14 @@ public sealed partial class DetectorTrainer
             }
 
             var learningRate = LearningRateAt(step);
-            foreach (var group in optimizer.ParamGroups)
-            {
-                group.LearningRate = learningRate;
-            }
+            optimizer.LearningRate = learningRate;
 
             using (var scope = torch.NewDisposeScope())
             {
                 var parts = Losses(batchStream.Current.Select(sample => TrainingImage.From(sample, classIndex)).ToList(), text, similarity);
                 var total = parts.Values.Aggregate((a, b) => a + b);
                 var loss = total.item<float>();
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 if (!float.IsFinite(loss))
                 {
                     skipped++;
@@ -128,13 +125,13 @@ public sealed partial class DetectorTrainer
                     if (!double.IsFinite(norm))
                     {
                         // A NaN/inf gradient is never applied: the weights stay as they were.
-                        optimizer.zero_grad();
+                        optimizer.ZeroGrad();
                         skipped++;
                         LogSkipped(_logger, step, "gradient");
                     }
                     else
                     {
-                        optimizer.step();
+                        optimizer.Step();
                         first ??= loss;
                         last = loss;
                     }
