@@ -14,7 +14,8 @@ namespace Labeling.Benchmarks;
 /// <summary>
 /// The trainer's side of the bootstrap demo without the store and the workers, for ablations: train on the synthetic
 /// world's base boxes (and, with <c>--tagged N</c>, Detic's image-label loss on tag-only images of every class, or of
-/// base classes only with <c>--tags base</c>), then score the model on the gold split exactly as the demo does (COCO AP,
+/// base classes only with <c>--tags base</c>; <c>--detic-proposal largest|objectness</c>; <c>--tag-batches N</c> tag-only
+/// batches per box batch, default 1), then score the model on the gold split exactly as the demo does (COCO AP,
 /// AP-base, AP-novel). Every knob of the loss is an option, so one run answers one question.
 /// </summary>
 public static class OpenWorldAblation
@@ -42,6 +43,7 @@ public static class OpenWorldAblation
             ClassificationWeight = BenchmarkArgs.Float(args, "--cls-weight", defaults.ClassificationWeight),
             SoftWeight = BenchmarkArgs.Float(args, "--soft", defaults.SoftWeight),
             DeticWeight = BenchmarkArgs.Float(args, "--detic", defaults.DeticWeight),
+            DeticProposal = BenchmarkArgs.Text(args, "--detic-proposal", "largest") == "objectness" ? DeticProposal.HighestObjectness : DeticProposal.Largest,
         };
         var root = Path.Combine(Path.GetTempPath(), "labeling-openworld-" + Guid.NewGuid().ToString("N")[..8]);
         var container = Path.Combine(root, "blobs", "labeling");
@@ -64,7 +66,7 @@ public static class OpenWorldAblation
                 Source = new CocoSource(annotations, container),
                 Model = DetectorConfig.Preset(BenchmarkArgs.Text(args, "--preset", "small")) with { InputSize = size },
                 Training = training,
-                Sampler = new BatchSamplerOptions { BatchSize = training.BatchSize },
+                Sampler = new BatchSamplerOptions { BatchSize = training.BatchSize, BoxWeight = 1, TagWeight = BenchmarkArgs.Int(args, "--tag-batches", 1) },
                 OutputPath = model,
             }, NullLogger.Instance, p =>
             {

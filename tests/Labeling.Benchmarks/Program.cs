@@ -22,6 +22,6 @@ static int Usage()
     Console.Error.WriteLine("       Labeling.Benchmarks pipeline [--images N] [--batch N]");
     Console.Error.WriteLine("       Labeling.Benchmarks trainer [--steps N] [--rounds N] [--preset small]");
     Console.Error.WriteLine("       Labeling.Benchmarks shapes [--train N] [--test N] [--steps N] [--threads N] [--keep DIR]");
-    Console.Error.WriteLine("       Labeling.Benchmarks openworld [--base N] [--tagged N] [--tags all|base] [--gold N] [--steps N] [--oracle] [--cls-weight X] [--soft X] [--detic X] [--lr X]");
+    Console.Error.WriteLine("       Labeling.Benchmarks openworld [--base N] [--tagged N] [--tags all|base] [--gold N] [--steps N] [--oracle] [--cls-weight X] [--soft X] [--detic X] [--detic-proposal largest|objectness] [--tag-batches N] [--lr X]");
     return 2;
 }

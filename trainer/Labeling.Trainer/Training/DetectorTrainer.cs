@@ -184,10 +184,10 @@ public sealed partial class DetectorTrainer
         var features = _model.Features(images);
         var (heat, distances) = _model.ProposalMaps(features);
         var (mapH, mapW) = ((int)heat.shape[2], (int)heat.shape[3]);
-        Tensor proposals;
+        Tensor proposals, objectness;
         using (torch.no_grad())
         {
-            (proposals, _) = _model.Proposals(heat.detach(), distances.detach());
+            (proposals, objectness) = _model.Proposals(heat.detach(), distances.detach());
         }
 
         var zero = torch.zeros(1, device: _device).sum();
@@ -290,7 +290,9 @@ public sealed partial class DetectorTrainer
         if (tagImages.Count > 0)
         {
             // Detic: the largest of each tag-only image's proposals learns the image's tags.
-            var chosen = tagImages.Select(i => proposals[i][DeticLoss.MaxSizeProposal(proposals[i])]).ToArray();
+            var chosen = tagImages.Select(i => proposals[i][_options.DeticProposal == DeticProposal.Largest
+                ? DeticLoss.MaxSizeProposal(proposals[i])
+                : (int)objectness[i].argmax().item<long>()]).ToArray();
             var (_, embeddings) = _model.RoiHead(features, torch.stack(chosen).detach(), torch.tensor(tagImages.Select(i => (long)i).ToArray(), device: _device));
             var multiHot = torch.zeros(tagImages.Count, text.shape[0], device: _device);
             for (var n = 0; n < tagImages.Count; n++)

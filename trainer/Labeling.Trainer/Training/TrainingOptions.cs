@@ -48,6 +48,9 @@ public sealed record TrainingOptions
     /// <summary>ScaleDet: weight λ of the soft label assignment loss.</summary>
     public float SoftWeight { get; init; } = 0.5f;
 
+    /// <summary>Detic: which proposal of a tag-only image learns its tags (default the largest, Detic's choice).</summary>
+    public DeticProposal DeticProposal { get; init; } = DeticProposal.Largest;
+
     /// <summary>Detic: weight of the image-label loss on tag-only images.</summary>
     public float DeticWeight { get; init; } = 0.1f;
 
@@ -78,6 +81,16 @@ public sealed record TrainingOptions
         Require(NegativeIou <= PositiveIou, "Trainer:NegativeIou must not exceed PositiveIou.");
         Require(CheckpointEvery >= 1 && ReportEvery >= 1, "Trainer:CheckpointEvery and ReportEvery must be at least 1.");
     }
+}
+
+/// <summary>Which proposal stands for a tag-only image in Detic's image-label loss.</summary>
+public enum DeticProposal
+{
+    /// <summary>The largest by area (Detic's max-size loss).</summary>
+    Largest,
+
+    /// <summary>The one the proposal head scores highest (the WSOD-style alternative Detic compares against).</summary>
+    HighestObjectness,
 }
 
 /// <summary>What a host shows while training: step, speed, the loss and its parts, skipped steps, learning rate.</summary>

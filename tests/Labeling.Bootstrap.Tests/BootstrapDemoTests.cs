@@ -1,0 +1,171 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Labeling.Blobs;
+using Labeling.Labels;
+using Labeling.Sql;
+using Labeling.Testing;
+using Labeling.Trainer.Data;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Labeling.Bootstrap.Tests;
+
+/// <summary>
+/// The whole bootstrap loop at toy size through the real parts — blob inbox, scan, trainer, label worker, registry,
+/// gold evaluation — once on the embedded stack and once on PostgreSQL + Azurite. The numbers are meaningless at
+/// this size; what is checked is that every stage happened and left what it should in the store.
+/// </summary>
+public abstract class BootstrapDemoContract : IAsyncDisposable
+{
+    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    protected TempFolder Folder { get; } = new();
+
+    private ServiceProvider? _services;
+
+    /// <summary>The backend settings (Storage:Mode, Database, blob and queue sections).</summary>
+    protected abstract Task<Dictionary<string, string?>> BackendSettingsAsync();
+
+    private DemoOptions Options => new()
+    {
+        WorkFolder = Path.Combine(Folder.Path, "demo"),
+        ImageSize = 64,
+        Preset = "tiny",
+        BaseImages = 8,
+        TaggedImages = 6,
+        GoldImages = 4,
+        SeedSteps = 2,
+        Rounds = 1,
+        RoundSteps = 2,
+        Threads = 1,
+    };
+
+    private async Task<IServiceProvider> ServicesAsync()
+    {
+        var settings = await BackendSettingsAsync();
+        settings["LabelBatch:ModelCacheFolder"] = Path.Combine(Folder.Path, "model-cache");
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var services = new ServiceCollection().AddLogging().AddMetrics();
+        services.AddLabelingBackends(configuration);
+        services.AddLabelingFunctions(configuration);
+        _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        _services.GetRequiredService<LabelsDatabase>().Migrate();
+        return _services;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_services is not null)
+        {
+            await _services.DisposeAsync();
+        }
+
+        Folder.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [Fact]
+    public async Task Demo_RunsEveryStage_AndLeavesItsModelsBoxesAndReportBehind()
+    {
+        var services = await ServicesAsync();
+        var options = Options;
+        var demo = new BootstrapDemo(services, options);
+        var stages = new List<string>();
+
+        var report = await demo.RunAsync(new SynchronousProgress<DemoProgress>(p =>
+        {
+            if (stages.Count == 0 || stages[^1] != p.Stage)
+            {
+                stages.Add(p.Stage);
+            }
+        }), Ct);
+
+        Assert.Equal(demo.Stages, stages);
+        Assert.Equal(["seed", "round 1"], report.Rounds.Select(r => r.Name));
+        Assert.Equal("oracle", report.Oracle?.Name);
+        Assert.All(report.Rounds.Append(report.Oracle!), row =>
+        {
+            Assert.Equal(options.GoldImages, row.Metrics.Images);
+            Assert.InRange(row.Metrics.AP, 0, 1);
+            Assert.InRange(row.Metrics.APBase ?? 0, 0, 1);
+            Assert.InRange(row.Metrics.APNovel ?? 0, 0, 1);
+        });
+
+        // The store: both models registered with the bytes the blob holds, the last one active, every image labelled.
+        var store = services.GetRequiredService<ILabelStore>();
+        var blobs = services.GetRequiredService<IBlobStore>();
+        Assert.Equal("demo-r1", (await store.GetActiveModelAsync(Ct))?.Version);
+        foreach (var version in new[] { "demo-seed", "demo-r1" })
+        {
+            var model = await store.GetModelAsync(version, Ct);
+            Assert.NotNull(model);
+            await using var stream = await blobs.OpenReadAsync(model.BlobUri, Ct);
+            Assert.Equal(model.Sha256, Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, Ct)));
+        }
+
+        var progress = await store.GetProgressAsync(null, Ct);
+        Assert.Equal(options.BaseImages + options.TaggedImages + options.GoldImages, progress.Sum(d => d.Images));
+        Assert.Equal(0, progress.Sum(d => d.Pending + d.Queued));
+        Assert.Equal(progress.Sum(d => d.Images), progress.Sum(d => d.Labelled + d.Failed));
+
+        // The report files say what the returned report says.
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(options.WorkFolder, "report.json"), Ct));
+        Assert.Equal(report.Rounds[1].Metrics.AP, json.RootElement.GetProperty("rounds")[1].GetProperty("metrics").GetProperty("AP").GetDouble());
+        Assert.Contains("| round 1 |", await File.ReadAllTextAsync(Path.Combine(options.WorkFolder, "report.md"), Ct), StringComparison.Ordinal);
+        var png = await File.ReadAllBytesAsync(Path.Combine(options.WorkFolder, "report.png"), Ct);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+
+        // The gold split the rows were scored on: the gold scenes, base classes from the base set only.
+        var split = await GoldEvaluation.LoadSplitAsync(store, null, Ct);
+        var world = new OpenWorld(new OpenWorldOptions { Seed = options.Seed, ImageSize = options.ImageSize });
+        Assert.Equal(options.GoldImages, split.GroundTruth.ImageIds.Count);
+        Assert.NotEmpty(split.BaseClasses);
+        Assert.Subset(world.BaseClasses.ToHashSet(), split.BaseClasses.ToHashSet());
+
+        // A second run would mix with the first one's models: refused, naming the way out.
+        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => new BootstrapDemo(services, options).RunAsync(null, Ct));
+        Assert.Contains("registered already", again.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GoldSplit_OfAStoreWithoutGoldBoxes_SaysHowToMakeOne()
+    {
+        var services = await ServicesAsync();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => GoldEvaluation.LoadSplitAsync(services.GetRequiredService<ILabelStore>(), null, Ct));
+
+        Assert.Contains("split \"val\"", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Reports on the caller's thread, in order.</summary>
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
+
+/// <summary>The demo on the embedded stack: SQLite, local folder blobs, the SQLite queue table.</summary>
+public sealed class EmbeddedBootstrapDemoTests : BootstrapDemoContract
+{
+    protected override Task<Dictionary<string, string?>> BackendSettingsAsync() => Task.FromResult(new Dictionary<string, string?>
+    {
+        ["Storage:Mode"] = "Embedded",
+        ["Database:Provider"] = "Sqlite",
+        ["Database:ConnectionString"] = $"Data Source={Path.Combine(Folder.Path, "labeling.db")}",
+        ["LocalBlobStore:RootPath"] = Path.Combine(Folder.Path, "blobs"),
+        ["LocalBlobStore:FlushToDisk"] = "false",
+    });
+}
+
+/// <summary>The demo on the scale-out stack: PostgreSQL, Azure Blob Storage and Queues (Azurite).</summary>
+public sealed class AzurePostgresBootstrapDemoTests(PostgresFixture postgres, AzuriteFixture azurite) : BootstrapDemoContract
+{
+    protected override async Task<Dictionary<string, string?>> BackendSettingsAsync() => new()
+    {
+        ["Storage:Mode"] = "Azure",
+        ["Database:Provider"] = "Postgres",
+        ["Database:ConnectionString"] = await postgres.Server.CreateDatabaseAsync("demo", Ct),
+        ["AzureStorage:ConnectionString"] = azurite.Server.ConnectionString,
+        ["AzureStorage:BlobContainer"] = $"demo-{Guid.NewGuid():N}"[..20],
+    };
+}

@@ -1,0 +1,2 @@
+[assembly: AssemblyFixture(typeof(Labeling.Testing.PostgresFixture))]
+[assembly: AssemblyFixture(typeof(Labeling.Testing.AzuriteFixture))]
