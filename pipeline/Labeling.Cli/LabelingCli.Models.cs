@@ -48,7 +48,7 @@ public static partial class LabelingCli
         return command;
     }
 
-    /// <summary>What <c>models add</c> and <c>train --register</c> do: <see cref="ModelRegistration.RegisterFileAsync"/>.</summary>
+    /// <summary>What <c>models add</c> and <c>train --register</c> do: <see cref="ModelRegistration.RegisterFileAsync(ILabelStore, IBlobStore, string, string, bool, CancellationToken)"/>.</summary>
     private static async Task<(long Id, string Contract, DetectorInfo Info, string BlobName, string Sha256)> RegisterModelFileAsync(
         IServiceProvider services, FileInfo file, string version, bool activate, CancellationToken cancellationToken)
     {

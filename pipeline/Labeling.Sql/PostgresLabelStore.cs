@@ -12,6 +12,8 @@ internal sealed class PostgresLabelStore(LabelsDatabase database) : SqlLabelStor
 
     protected override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
+    protected override string JsonParameter(string parameter) => $"CAST(@{parameter} AS jsonb)";
+
     protected override async Task InsertBoxesAsync(
         DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken)
     {

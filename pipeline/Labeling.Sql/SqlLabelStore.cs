@@ -26,6 +26,9 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
     /// </summary>
     protected abstract string InList(string column, string parameter);
 
+    /// <summary>A parameter holding JSON text, as the dialect stores it (jsonb on PostgreSQL, text on SQLite).</summary>
+    protected abstract string JsonParameter(string parameter);
+
     /// <summary>Inserts boxes inside <paramref name="transaction"/> as fast as the dialect allows.</summary>
     protected abstract Task InsertBoxesAsync(
         DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken);
@@ -580,13 +583,14 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         var row = await connection.QuerySingleOrDefaultAsync<ModelRow>(new CommandDefinition(
             """
             SELECT id AS Id, version AS Version, contract AS Contract, blob_uri AS BlobUri, sha256 AS Sha256,
-                   embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status
+                   embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status,
+                   CAST(metrics AS text) AS Metrics, status_reason AS StatusReason
             FROM models WHERE version = @version
             """,
             new { version }, cancellationToken: cancellationToken));
         return row is null
             ? null
-            : new ModelRecord(row.Id, row.Version, row.Contract, row.BlobUri, row.Sha256, row.EmbeddingSpace, row.ParentId, Enum.Parse<ModelStatus>(row.Status, ignoreCase: true));
+            : row.ToRecord();
     }
 
     public async Task<IReadOnlyList<ModelRecord>> ListModelsAsync(CancellationToken cancellationToken)
@@ -595,11 +599,12 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         var rows = await connection.QueryAsync<ModelRow>(new CommandDefinition(
             """
             SELECT id AS Id, version AS Version, contract AS Contract, blob_uri AS BlobUri, sha256 AS Sha256,
-                   embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status
+                   embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status,
+                   CAST(metrics AS text) AS Metrics, status_reason AS StatusReason
             FROM models ORDER BY id
             """,
             cancellationToken: cancellationToken));
-        return [.. rows.Select(row => new ModelRecord(row.Id, row.Version, row.Contract, row.BlobUri, row.Sha256, row.EmbeddingSpace, row.ParentId, Enum.Parse<ModelStatus>(row.Status, ignoreCase: true)))];
+        return [.. rows.Select(row => row.ToRecord())];
     }
 
     public async Task<ModelRecord?> GetActiveModelAsync(CancellationToken cancellationToken)
@@ -627,6 +632,78 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task SetModelMetricsAsync(string version, string metricsJson, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(version);
+        ArgumentNullException.ThrowIfNull(metricsJson);
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(metricsJson);
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                throw new ArgumentException($"Model metrics must be a JSON object, not {document.RootElement.ValueKind}.", nameof(metricsJson));
+            }
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new ArgumentException($"Model metrics are not valid JSON: {e.Message}", nameof(metricsJson), e);
+        }
+
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var updated = await connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE models SET metrics = {JsonParameter("metrics")} WHERE version = @version",
+            new { version, metrics = metricsJson }, cancellationToken: cancellationToken));
+        if (updated == 0)
+        {
+            throw new InvalidOperationException($"Model version '{version}' is not registered.");
+        }
+    }
+
+    public async Task RejectModelAsync(string version, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(version);
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        // One statement: a model activated meanwhile is never rejected.
+        var updated = await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE models SET status = 'rejected', status_reason = @reason WHERE version = @version AND status <> 'active'",
+            new { version, reason }, cancellationToken: cancellationToken));
+        if (updated == 0)
+        {
+            var model = await GetModelAsync(version, cancellationToken);
+            throw new InvalidOperationException(model is null
+                ? $"Model version '{version}' is not registered."
+                : $"Model {version} is the active model: roll back (or activate another) before rejecting it.");
+        }
+    }
+
+    public async Task<string?> RollbackModelAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var previous = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            """
+            SELECT version FROM models
+            WHERE status = 'retired' AND activated_at IS NOT NULL
+            ORDER BY activated_at DESC, id DESC
+            LIMIT 1
+            """,
+            transaction: transaction, cancellationToken: cancellationToken));
+        if (previous is null)
+        {
+            return null;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE models SET status = 'rejected', status_reason = 'rolled back' WHERE status = 'active'",
+            transaction: transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE models SET status = 'active', status_reason = NULL, activated_at = {NowSql} WHERE version = @previous",
+            new { previous }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return previous;
     }
 
     public async Task<IReadOnlyList<long>> GetImageIdsByStatusAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken)
@@ -813,5 +890,10 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         public string? EmbeddingSpace { get; set; }
         public long? ParentId { get; set; }
         public string Status { get; set; } = "";
+        public string? Metrics { get; set; }
+        public string? StatusReason { get; set; }
+
+        public ModelRecord ToRecord() =>
+            new(Id, Version, Contract, BlobUri, Sha256, EmbeddingSpace, ParentId, Enum.Parse<ModelStatus>(Status, ignoreCase: true), Metrics, StatusReason);
     }
 }

@@ -18,6 +18,8 @@ internal sealed class SqliteLabelStore(LabelsDatabase database) : SqlLabelStore(
 
     protected override string InList(string column, string parameter) => $"{column} IN @{parameter}";
 
+    protected override string JsonParameter(string parameter) => $"@{parameter}";
+
     protected override Task InsertBoxesAsync(
         DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken)
     {

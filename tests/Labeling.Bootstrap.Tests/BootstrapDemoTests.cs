@@ -128,6 +128,68 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Retrain_AfterTheDemo_WarmStartsFromTheActiveModel_StoresItsMetrics_AndPromotesThroughTheGate()
+    {
+        var services = await ServicesAsync();
+        await new BootstrapDemo(services, Options with { Oracle = false }).RunAsync(null, Ct);
+        var store = services.GetRequiredService<ILabelStore>();
+        var parent = (await store.GetActiveModelAsync(Ct))!;
+        var labelledBefore = (await store.GetProgressAsync(null, Ct)).Sum(d => d.Labelled);
+        var retrainer = new Retrainer(store, services.GetRequiredService<IBlobStore>(), services.GetRequiredService<Labeling.Functions.Ingest.InboxScanner>());
+        var options = new RetrainingOptions
+        {
+            WorkFolder = Path.Combine(Folder.Path, "retraining"),
+            Steps = 2,
+            Threads = 1,
+            Gate = new GateOptions { APTolerance = 1, APNovelTolerance = 1 }, // toy models score ~0: let it through
+        };
+        var steps = new List<string>();
+
+        var outcome = await retrainer.RunAsync(options, "job-1", (text, _) => steps.Add(text), Ct);
+
+        Assert.Equal(("auto-job-1", "demo-r1", true), (outcome.Version, outcome.Parent, outcome.WarmStarted));
+        Assert.True(outcome.Decision.Promote);
+        Assert.NotNull(outcome.Active);
+        Assert.Equal(outcome.Summary, steps[^1]);
+        var candidate = (await store.GetModelAsync("auto-job-1", Ct))!;
+        Assert.Equal((ModelStatus.Active, parent.Id), (candidate.Status, candidate.ParentId));
+        Assert.Equal(ModelStatus.Retired, (await store.GetModelAsync("demo-r1", Ct))!.Status);
+        using (var metrics = JsonDocument.Parse(candidate.Metrics!))
+        {
+            Assert.Equal(outcome.Candidate.AP, metrics.RootElement.GetProperty("gold").GetProperty("AP").GetDouble());
+            Assert.Equal("demo-r1", metrics.RootElement.GetProperty("parent").GetProperty("version").GetString());
+            Assert.Equal(outcome.Decision.Reason, metrics.RootElement.GetProperty("gate").GetProperty("Reason").GetString());
+            Assert.True(metrics.RootElement.GetProperty("policy").GetProperty("warmStart").GetBoolean());
+        }
+
+        // A relabel generation: every image demo-r1 labelled went back to the workers.
+        Assert.True(labelledBefore > 0);
+        Assert.Equal(labelledBefore, outcome.Relabelled);
+        Assert.Equal(outcome.Relabelled, (await store.GetProgressAsync(null, Ct)).Sum(d => d.Queued));
+        // The candidate's training files travel with it, so the next run warm-starts from it.
+        var blobs = services.GetRequiredService<IBlobStore>();
+        Assert.NotNull(await blobs.GetPropertiesAsync("models/auto-job-1.weights", Ct));
+        Assert.NotNull(await blobs.GetPropertiesAsync("models/auto-job-1.config.json", Ct));
+        // The same run twice is refused (its version exists).
+        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => retrainer.RunAsync(options, "job-1", null, Ct));
+        Assert.Contains("registered already", again.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Retrain_WithoutAGoldSplit_FailsBeforeTraining_AndRegistersNothing()
+    {
+        var services = await ServicesAsync();
+        var store = services.GetRequiredService<ILabelStore>();
+        var retrainer = new Retrainer(store, services.GetRequiredService<IBlobStore>(), services.GetRequiredService<Labeling.Functions.Ingest.InboxScanner>());
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            retrainer.RunAsync(new RetrainingOptions { WorkFolder = Path.Combine(Folder.Path, "r"), Steps = 1, Threads = 1 }, null, null, Ct));
+
+        Assert.Contains("no gold boxes", error.Message, StringComparison.Ordinal);
+        Assert.Empty(await store.ListModelsAsync(Ct));
+    }
+
+    [Fact]
     public async Task GoldSplit_OfAStoreWithoutGoldBoxes_SaysHowToMakeOne()
     {
         var services = await ServicesAsync();

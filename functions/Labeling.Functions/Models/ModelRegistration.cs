@@ -6,23 +6,40 @@ using Labeling.Labels;
 namespace Labeling.Functions.Models;
 
 /// <summary>A model file that is now in the registry.</summary>
-public sealed record RegisteredModel(long Id, string Version, string Contract, DetectorInfo Info, string BlobName, string Sha256);
+/// <param name="Id">Its row id.</param>
+/// <param name="Version">Its version.</param>
+/// <param name="Contract">The detector contract its file meets.</param>
+/// <param name="Info">What the file declares (input size, embedding space, …).</param>
+/// <param name="BlobName">Where the file is: <c>models/&lt;version&gt;.onnx</c>.</param>
+/// <param name="Sha256">The file's hex sha256, checked on the uploaded blob.</param>
+/// <param name="Sidecars">Blob names of the training files uploaded beside it (weights, config), for warm starts.</param>
+public sealed record RegisteredModel(long Id, string Version, string Contract, DetectorInfo Info, string BlobName, string Sha256, IReadOnlyList<string> Sidecars);
 
 /// <summary>
 /// Puts an ONNX model file into the registry, the one way every caller does it (<c>labeling models add</c>,
 /// <c>labeling train --register</c>, the bootstrap demo): load it (it must meet a detector contract), hash it,
 /// upload it to <c>models/&lt;version&gt;.onnx</c>, read the blob back and check the hash, and only then register
-/// (and optionally activate) it, so a half-written upload never becomes a registered model.
+/// (and optionally activate) it, so a half-written upload never becomes a registered model. The trainer's files beside
+/// the model (<c>NAME.weights</c>, <c>NAME.config.json</c>) go up too, as <c>models/&lt;version&gt;.weights</c> and
+/// <c>.config.json</c>: the retrain job warm-starts from them.
 /// </summary>
 public static class ModelRegistration
 {
+    /// <summary>The trainer's files uploaded beside a model when they sit beside its file.</summary>
+    public static IReadOnlyList<string> SidecarExtensions { get; } = [".weights", ".config.json"];
+
     /// <summary>True for a version a blob name and the CLI accept: letters, digits, '.', '-' and '_'.</summary>
     public static bool IsValidVersion(string version) =>
         version.Length is > 0 and <= 128 && version.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_');
 
     /// <exception cref="InvalidOperationException">The file is missing or not a detector, the version is taken or malformed, or the upload does not read back intact.</exception>
+    public static Task<RegisteredModel> RegisterFileAsync(
+        ILabelStore store, IBlobStore blobs, string path, string version, bool activate, CancellationToken cancellationToken) =>
+        RegisterFileAsync(store, blobs, path, version, activate, parentId: null, cancellationToken);
+
+    /// <summary>As above, recording <paramref name="parentId"/> (the model it was trained from) in the registry.</summary>
     public static async Task<RegisteredModel> RegisterFileAsync(
-        ILabelStore store, IBlobStore blobs, string path, string version, bool activate, CancellationToken cancellationToken)
+        ILabelStore store, IBlobStore blobs, string path, string version, bool activate, long? parentId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(blobs);
@@ -82,12 +99,29 @@ public static class ModelRegistration
             throw new InvalidOperationException($"The uploaded {blobName} reads back with sha256 {stored}, not the file's {sha256}: not registered.");
         }
 
-        var id = await store.RegisterModelAsync(new NewModel(version, contract, blobName, sha256, info.EmbeddingSpace), cancellationToken).ConfigureAwait(false);
+        var sidecars = new List<string>();
+        foreach (var extension in SidecarExtensions)
+        {
+            var local = Path.ChangeExtension(path, extension);
+            if (File.Exists(local))
+            {
+                var sidecar = $"models/{version}{extension}";
+                var content = File.OpenRead(local);
+                await using (content.ConfigureAwait(false))
+                {
+                    await blobs.WriteAsync(sidecar, content, overwrite: true, cancellationToken).ConfigureAwait(false);
+                }
+
+                sidecars.Add(sidecar);
+            }
+        }
+
+        var id = await store.RegisterModelAsync(new NewModel(version, contract, blobName, sha256, info.EmbeddingSpace, parentId), cancellationToken).ConfigureAwait(false);
         if (activate)
         {
             await store.ActivateModelAsync(version, cancellationToken).ConfigureAwait(false);
         }
 
-        return new RegisteredModel(id, version, contract, info, blobName, sha256);
+        return new RegisteredModel(id, version, contract, info, blobName, sha256, sidecars);
     }
 }

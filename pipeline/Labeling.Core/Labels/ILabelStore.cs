@@ -88,6 +88,22 @@ public interface ILabelStore
     /// <summary>Makes model <paramref name="version"/> the active one; the previously active model becomes retired, in one transaction.</summary>
     Task ActivateModelAsync(string version, CancellationToken cancellationToken);
 
+    /// <summary>Stores <paramref name="metricsJson"/> (a JSON object: the gate's evaluation) on model <paramref name="version"/>, replacing what was there.</summary>
+    /// <exception cref="ArgumentException">The text is not a JSON object.</exception>
+    /// <exception cref="InvalidOperationException">No such model.</exception>
+    Task SetModelMetricsAsync(string version, string metricsJson, CancellationToken cancellationToken);
+
+    /// <summary>Marks model <paramref name="version"/> rejected with <paramref name="reason"/>; the active model cannot be rejected (roll back first).</summary>
+    /// <exception cref="InvalidOperationException">No such model, or it is the active one.</exception>
+    Task RejectModelAsync(string version, string reason, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes the previously active model (the retired model activated most recently) active again and marks the
+    /// current one rejected with reason "rolled back" (so a second rollback goes one further back), in one
+    /// transaction; returns the version now active, or null (nothing changed) when no model was active before.
+    /// </summary>
+    Task<string?> RollbackModelAsync(CancellationToken cancellationToken);
+
     /// <summary>Ids of images in <paramref name="status"/> (of one dataset, or all), in id order after <paramref name="afterId"/>: a page of at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<long>> GetImageIdsByStatusAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken);
 

@@ -170,4 +170,16 @@ public sealed record DatasetProgress(string Dataset, long Images, long Pending, 
 public sealed record NewModel(string Version, string Contract, string BlobUri, string Sha256, string? EmbeddingSpace = null, long? ParentId = null);
 
 /// <summary>A registered model.</summary>
-public sealed record ModelRecord(long Id, string Version, string Contract, string BlobUri, string Sha256, string? EmbeddingSpace, long? ParentId, ModelStatus Status);
+/// <param name="Id">Its row id (boxes refer to it).</param>
+/// <param name="Version">The unique version name.</param>
+/// <param name="Contract">The detector contract of its file (<c>region-embedding/1</c>, <c>fixed-vocabulary/1</c>).</param>
+/// <param name="BlobUri">The blob name of its ONNX file.</param>
+/// <param name="Sha256">The hex sha256 of that file.</param>
+/// <param name="EmbeddingSpace">The text-embedding space of a region-embedding model.</param>
+/// <param name="ParentId">The model it was trained from, when a retraining run made it.</param>
+/// <param name="Status">Candidate, active, retired or rejected.</param>
+/// <param name="Metrics">The evaluation the promotion gate stored (a JSON object), or null.</param>
+/// <param name="StatusReason">Why it has its status when a gate or a person said so (a rejection's reason), or null.</param>
+public sealed record ModelRecord(
+    long Id, string Version, string Contract, string BlobUri, string Sha256, string? EmbeddingSpace, long? ParentId, ModelStatus Status,
+    string? Metrics = null, string? StatusReason = null);

@@ -231,6 +231,67 @@ public abstract class LabelStoreContract
     }
 
     [Fact]
+    public async Task ModelMetrics_AreStoredAsJson_ReplacedOnSecondWrite_AndBadTextIsRefused()
+    {
+        var store = await CreateStoreAsync();
+        await store.RegisterModelAsync(new NewModel("v1", "region-embedding/1", "models/v1.onnx", "a"), Ct);
+        Assert.Null((await store.GetModelAsync("v1", Ct))!.Metrics);
+
+        await store.SetModelMetricsAsync("v1", """{"AP": 0.5, "APnovel": 0.25}""", Ct);
+        await store.SetModelMetricsAsync("v1", """{"AP": 0.625, "APnovel": 0.375, "note": "it's \"quoted\"; --"}""", Ct);
+
+        using var metrics = System.Text.Json.JsonDocument.Parse((await store.GetModelAsync("v1", Ct))!.Metrics!);
+        Assert.Equal(0.625, metrics.RootElement.GetProperty("AP").GetDouble());
+        Assert.Equal("it's \"quoted\"; --", metrics.RootElement.GetProperty("note").GetString());
+        Assert.Equal(metrics.RootElement.GetProperty("APnovel").GetDouble(), System.Text.Json.JsonDocument.Parse((await store.ListModelsAsync(Ct))[0].Metrics!).RootElement.GetProperty("APnovel").GetDouble());
+        await Assert.ThrowsAsync<ArgumentException>(() => store.SetModelMetricsAsync("v1", "{not json", Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.SetModelMetricsAsync("v1", "[1, 2]", Ct));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.SetModelMetricsAsync("v9", "{}", Ct));
+        Assert.Equal(0.625, System.Text.Json.JsonDocument.Parse((await store.GetModelAsync("v1", Ct))!.Metrics!).RootElement.GetProperty("AP").GetDouble());
+    }
+
+    [Fact]
+    public async Task RejectModel_KeepsTheReason_ButNeverRejectsTheActiveModel()
+    {
+        var store = await CreateStoreAsync();
+        await store.RegisterModelAsync(new NewModel("v1", "region-embedding/1", "models/v1.onnx", "a"), Ct);
+        await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", "b"), Ct);
+        await store.ActivateModelAsync("v1", Ct);
+
+        await store.RejectModelAsync("v2", "AP-novel 0.31 < 0.35 − 0.02", Ct);
+        var active = await Assert.ThrowsAsync<InvalidOperationException>(() => store.RejectModelAsync("v1", "no", Ct));
+        var missing = await Assert.ThrowsAsync<InvalidOperationException>(() => store.RejectModelAsync("v9", "no", Ct));
+
+        var v2 = (await store.GetModelAsync("v2", Ct))!;
+        Assert.Equal((ModelStatus.Rejected, "AP-novel 0.31 < 0.35 − 0.02"), (v2.Status, v2.StatusReason));
+        Assert.Contains("active model", active.Message, StringComparison.Ordinal);
+        Assert.Contains("not registered", missing.Message, StringComparison.Ordinal);
+        Assert.Equal(ModelStatus.Active, (await store.GetModelAsync("v1", Ct))!.Status);
+    }
+
+    [Fact]
+    public async Task RollbackModel_ReactivatesThePreviousModel_StepByStep_AndStopsAtTheFirst()
+    {
+        var store = await CreateStoreAsync();
+        Assert.Null(await store.RollbackModelAsync(Ct));
+        foreach (var v in new[] { "v1", "v2", "v3" })
+        {
+            await store.RegisterModelAsync(new NewModel(v, "region-embedding/1", $"models/{v}.onnx", v), Ct);
+            await store.ActivateModelAsync(v, Ct);
+        }
+
+        Assert.Equal("v2", await store.RollbackModelAsync(Ct));
+        Assert.Equal("v2", (await store.GetActiveModelAsync(Ct))!.Version);
+        var v3 = (await store.GetModelAsync("v3", Ct))!;
+        Assert.Equal((ModelStatus.Rejected, "rolled back"), (v3.Status, v3.StatusReason));
+
+        Assert.Equal("v1", await store.RollbackModelAsync(Ct));
+        Assert.Null(await store.RollbackModelAsync(Ct)); // v1 was the first: nothing before it, nothing changes
+        Assert.Equal("v1", (await store.GetActiveModelAsync(Ct))!.Version);
+        Assert.Single(await store.ListModelsAsync(Ct), m => m.Status == ModelStatus.Active);
+    }
+
+    [Fact]
     public async Task ActivateModel_KeepsExactlyOneActive_AndRetiresThePrevious()
     {
         var store = await CreateStoreAsync();

@@ -81,9 +81,31 @@ public static partial class TrainingRun
         DetectorOnnxExport.Export(model, request.OutputPath);
         var weightsPath = Path.ChangeExtension(request.OutputPath, ".weights");
         model.save(weightsPath);
+        // The shape beside the weights: a later warm start (the retrain job) rebuilds the same network from it.
+        await File.WriteAllTextAsync(ConfigPath(request.OutputPath), System.Text.Json.JsonSerializer.Serialize(config), cancellationToken);
         clock.Stop();
         LogFinished(logger, result.Steps, result.FirstLoss, result.LastLoss, result.SkippedSteps, request.OutputPath);
         return new TrainingRunResult(result, counts, vocabulary.Names, request.OutputPath, weightsPath, clock.Elapsed);
+    }
+
+    /// <summary>Where a run writes the <see cref="DetectorConfig"/> of <paramref name="onnxPath"/> (<c>NAME.config.json</c>).</summary>
+    public static string ConfigPath(string onnxPath) => Path.ChangeExtension(onnxPath, ".config.json");
+
+    /// <summary>Reads a config written beside a model by a run.</summary>
+    /// <exception cref="InvalidDataException">Not a detector config.</exception>
+    public static DetectorConfig ReadConfig(string path)
+    {
+        try
+        {
+            var config = System.Text.Json.JsonSerializer.Deserialize<DetectorConfig>(File.ReadAllText(path))
+                ?? throw new InvalidDataException($"{path} holds no detector config.");
+            config.Validate();
+            return config;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path} is not a detector config: {e.Message}", e);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Training on {BoxImages} box image(s), {TagImages} tag-only image(s), {Boxes} box(es), {Classes} class(es).")]

@@ -1,0 +1,235 @@
+using System.Globalization;
+using System.Text.Json;
+using Labeling.Blobs;
+using Labeling.Functions.Ingest;
+using Labeling.Functions.Models;
+using Labeling.Labels;
+using Labeling.Trainer.Data;
+using Labeling.Trainer.Model;
+using Labeling.Trainer.Training;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Labeling.Bootstrap;
+
+/// <summary>What a retraining run does. Bound from the <c>Retraining</c> section.</summary>
+public sealed record RetrainingOptions
+{
+    public const string Section = "Retraining";
+
+    /// <summary>Where runs keep their files (a folder per candidate version: model, weights, checkpoints).</summary>
+    public string WorkFolder { get; init; } = Path.Combine("data", "retraining");
+
+    /// <summary>Pool and gold split from these datasets only, or null for all.</summary>
+    public IReadOnlyList<string>? Datasets { get; init; }
+
+    /// <summary>Model preset and input size when there is no active model to warm-start from (or it has no weights).</summary>
+    public string Preset { get; init; } = "small";
+
+    public int ImageSize { get; init; } = 256;
+
+    public int Steps { get; init; } = 1000;
+
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Peak learning rate (a warm start needs less than training from scratch).</summary>
+    public float LearningRate { get; init; } = 1e-3f;
+
+    /// <summary>Tag-only batches per box batch.</summary>
+    public int TagBatchesPerBoxBatch { get; init; } = 1;
+
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>cpu, cuda or auto.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Candidates are versioned <c>PREFIX-RUNID</c> (the job id) or <c>PREFIX-yyyyMMdd-HHmmss</c>.</summary>
+    public string VersionPrefix { get; init; } = "auto";
+
+    /// <summary>The promotion gate's tolerances.</summary>
+    public GateOptions Gate { get; init; } = new();
+
+    /// <summary>After a promotion, send every image the new model did not label back to the workers (a relabel generation).</summary>
+    public bool RelabelAfterPromotion { get; init; } = true;
+
+    public void Validate()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(WorkFolder);
+        ArgumentOutOfRangeException.ThrowIfLessThan(Steps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(Threads, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(TagBatchesPerBoxBatch);
+        if (!ModelRegistration.IsValidVersion(VersionPrefix + "-00000000-000000"))
+        {
+            throw new ArgumentException($"{Section}:VersionPrefix '{VersionPrefix}' must be letters, digits, '.', '-' or '_'.");
+        }
+
+        Gate.Validate();
+        DetectorConfig.Preset(Preset);
+    }
+}
+
+/// <summary>How a run ended.</summary>
+/// <param name="Version">The candidate's version.</param>
+/// <param name="Parent">The model active when the run started (its warm start and the gate's yardstick), or null.</param>
+/// <param name="WarmStarted">Whether training started from the parent's weights.</param>
+/// <param name="Pool">What the pool held.</param>
+/// <param name="Candidate">The candidate's scores on the gold split.</param>
+/// <param name="Active">The parent's scores on the same split, or null.</param>
+/// <param name="Decision">The gate's verdict.</param>
+/// <param name="Relabelled">Images sent back to the workers after a promotion.</param>
+public sealed record RetrainOutcome(
+    string Version, string? Parent, bool WarmStarted, TrainingSourceCounts Pool, GoldMetrics Candidate, GoldMetrics? Active,
+    GateDecision Decision, int Relabelled)
+{
+    /// <summary>One line for the dashboard's job result and the CLI.</summary>
+    public string Summary =>
+        $"{Version} {(Decision.Promote ? "promoted" : "rejected")}: {Decision.Reason}. Trained {(WarmStarted ? $"from {Parent}" : "from scratch")} on "
+        + $"{Pool.BoxImages} box image(s), {Pool.TagOnlyImages} tag-only image(s), {Pool.Boxes} box(es)"
+        + (Decision.Promote ? $"; {Relabelled} image(s) sent to be relabelled." : ".");
+}
+
+/// <summary>
+/// One retraining run, step 7's loop: warm-start from the active model (its weights and config travel beside it in
+/// <c>models/</c>), train on the label store's pool, register the result as a candidate whose parent is the active
+/// model, score both on the gold split, store the metrics, and let <see cref="PromotionGate"/> decide: promote
+/// (activate, then send the images an older model labelled back to the workers) or reject with the reason.
+/// </summary>
+public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, InboxScanner scanner, ILoggerFactory? loggers = null)
+{
+    private readonly ILogger _logger = loggers?.CreateLogger<Retrainer>() ?? (ILogger)NullLogger.Instance;
+
+    /// <summary>
+    /// Runs once. <paramref name="runId"/> names the candidate <c>PREFIX-RUNID</c> (the Hangfire job id, so that a job
+    /// retried after its host died finds its version folder and resumes from the last checkpoint); null names it by
+    /// the UTC time.
+    /// </summary>
+    public async Task<RetrainOutcome> RunAsync(RetrainingOptions options, string? runId, Action<string, double>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var version = $"{options.VersionPrefix}-{runId ?? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}";
+        if (!ModelRegistration.IsValidVersion(version))
+        {
+            throw new ArgumentException($"Run id '{runId}' does not make a valid model version.", nameof(runId));
+        }
+
+        if (await store.GetModelAsync(version, cancellationToken) is not null)
+        {
+            throw new InvalidOperationException($"Model {version} is registered already: this run finished before.");
+        }
+
+        // The gate needs the gold split: fail before training, not after.
+        var split = await GoldEvaluation.LoadSplitAsync(store, new GoldEvaluationOptions { Datasets = options.Datasets }, cancellationToken);
+        var active = await store.GetActiveModelAsync(cancellationToken);
+        var folder = Path.GetFullPath(Path.Combine(options.WorkFolder, version));
+        Directory.CreateDirectory(folder);
+
+        string? activePath = null, warmWeights = null;
+        DetectorConfig? config = null;
+        if (active is not null)
+        {
+            activePath = await DownloadAsync(active.BlobUri, Path.Combine(folder, "parent.onnx"), cancellationToken)
+                ?? throw new InvalidOperationException($"The active model {active.Version} has no file at {active.BlobUri}.");
+            var weights = await DownloadAsync($"models/{active.Version}.weights", Path.Combine(folder, "parent.weights"), cancellationToken);
+            var configPath = await DownloadAsync($"models/{active.Version}.config.json", Path.Combine(folder, "parent.config.json"), cancellationToken);
+            if (weights is not null && configPath is not null)
+            {
+                (warmWeights, config) = (weights, TrainingRun.ReadConfig(configPath));
+            }
+            else
+            {
+                LogNoWeights(_logger, active.Version);
+            }
+        }
+
+        config ??= DetectorConfig.Preset(options.Preset) with { InputSize = options.ImageSize };
+        var modelPath = Path.Combine(folder, version + ".onnx");
+        progress?.Invoke($"training {version}", 0);
+        var trained = await TrainingRun.RunAsync(new TrainingRunRequest
+        {
+            Source = new TrainingPool(store, blobs, new TrainingPoolOptions { Datasets = options.Datasets }),
+            Model = config,
+            Training = new TrainingOptions
+            {
+                Steps = options.Steps,
+                BatchSize = options.BatchSize,
+                LearningRate = options.LearningRate,
+                WarmupSteps = Math.Min(100, options.Steps / 10),
+                Threads = options.Threads,
+                Device = options.Device,
+                // A host killed mid-training resumes from here when the same run (run id) starts again.
+                CheckpointFolder = Path.Combine(folder, "checkpoints"),
+            },
+            Sampler = new BatchSamplerOptions { BatchSize = options.BatchSize, BoxWeight = 1, TagWeight = options.TagBatchesPerBoxBatch },
+            OutputPath = modelPath,
+            WarmStartWeights = warmWeights,
+        }, loggers?.CreateLogger("Labeling.Trainer") ?? NullLogger.Instance, p => progress?.Invoke($"training {version}: step {p.Step}/{p.Steps}", 0.8 * p.Step / p.Steps), cancellationToken);
+
+        progress?.Invoke("scoring on the gold split", 0.8);
+        var evaluation = new GoldEvaluationOptions { Threads = options.Threads };
+        var (candidate, _) = await GoldEvaluation.EvaluateAsync(split, blobs, modelPath, evaluation, null, cancellationToken);
+        GoldMetrics? activeMetrics = null;
+        if (activePath is not null)
+        {
+            (activeMetrics, _) = await GoldEvaluation.EvaluateAsync(split, blobs, activePath, evaluation, null, cancellationToken);
+        }
+
+        // Written, read back and hash-checked, loaded, and only then registered: a half-written model never becomes a candidate.
+        await ModelRegistration.RegisterFileAsync(store, blobs, modelPath, version, activate: false, active?.Id, cancellationToken);
+        var decision = PromotionGate.Decide(candidate, activeMetrics, active?.Version, options.Gate);
+        await store.SetModelMetricsAsync(version, JsonSerializer.Serialize(new
+        {
+            gold = candidate,
+            parent = active is null ? null : new { version = active.Version, gold = activeMetrics },
+            pool = new { trained.Counts.BoxImages, trained.Counts.TagOnlyImages, trained.Counts.Boxes, classes = trained.Counts.ClassNames.Count },
+            policy = new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, warmStart = warmWeights is not null },
+            gate = new { decision.Promote, decision.Reason, options.Gate.APTolerance, options.Gate.APNovelTolerance },
+        }), cancellationToken);
+
+        var relabelled = 0;
+        if (decision.Promote)
+        {
+            await store.ActivateModelAsync(version, cancellationToken);
+            if (options.RelabelAfterPromotion)
+            {
+                var promoted = await store.GetModelAsync(version, cancellationToken) ?? throw new InvalidOperationException($"{version} vanished after promotion.");
+                relabelled = await store.MarkStaleForRelabelAsync(promoted.Id, null, cancellationToken);
+                await scanner.EnqueuePendingAsync(null, cancellationToken);
+            }
+        }
+        else
+        {
+            await store.RejectModelAsync(version, decision.Reason, cancellationToken);
+        }
+
+        var outcome = new RetrainOutcome(version, active?.Version, warmWeights is not null, trained.Counts, candidate, activeMetrics, decision, relabelled);
+        LogOutcome(_logger, outcome.Summary);
+        progress?.Invoke(outcome.Summary, 1);
+        return outcome;
+    }
+
+    /// <summary>Copies a blob to <paramref name="path"/>; null when there is no such blob.</summary>
+    private async Task<string?> DownloadAsync(string blobName, string path, CancellationToken cancellationToken)
+    {
+        if (await blobs.GetPropertiesAsync(blobName, cancellationToken) is null)
+        {
+            return null;
+        }
+
+        var source = await blobs.OpenReadAsync(blobName, cancellationToken);
+        await using (source)
+        {
+            await using var target = File.Create(path);
+            await source.CopyToAsync(target, cancellationToken);
+        }
+
+        return path;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The active model {Version} has no weights or config in models/: the candidate trains from scratch.")]
+    private static partial void LogNoWeights(ILogger logger, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retraining: {Summary}")]
+    private static partial void LogOutcome(ILogger logger, string summary);
+}
