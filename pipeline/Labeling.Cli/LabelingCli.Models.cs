@@ -12,10 +12,12 @@ public static partial class LabelingCli
 {
     private static Command ModelsCommand(CliContext context)
     {
-        var command = new Command("models", "Register, list and activate detector models.");
+        var command = new Command("models", "Register, list, activate (promote), reject and roll back detector models.");
         command.Subcommands.Add(ModelsAddCommand(context));
         command.Subcommands.Add(ModelsListCommand(context));
         command.Subcommands.Add(ModelsActivateCommand(context));
+        command.Subcommands.Add(ModelsRejectCommand(context));
+        command.Subcommands.Add(ModelsRollbackCommand(context));
         return command;
     }
 
@@ -59,13 +61,18 @@ public static partial class LabelingCli
 
     private static Command ModelsListCommand(CliContext context)
     {
-        var command = new Command("list", "List the registered models: version, contract, embedding space, status.");
+        var command = new Command("list", "List the registered models: version, parent, status (and why), gold AP and AP-novel when a retraining run scored them.");
         context.SetAction(command, async (parse, services, cancellationToken) =>
         {
             var models = await services.GetRequiredService<ILabelStore>().ListModelsAsync(cancellationToken);
             if (parse.GetValue(context.JsonOption))
             {
-                await WriteJsonAsync(context.Output, models.Select(m => new { m.Version, m.Contract, space = m.EmbeddingSpace, status = m.Status.ToString().ToLowerInvariant(), blob = m.BlobUri, m.Sha256 }));
+                await WriteJsonAsync(context.Output, models.Select(m => new
+                {
+                    m.Version, m.Contract, space = m.EmbeddingSpace, status = m.Status.ToString().ToLowerInvariant(), reason = m.StatusReason,
+                    parent = models.FirstOrDefault(p => p.Id == m.ParentId)?.Version, blob = m.BlobUri, m.Sha256,
+                    metrics = m.Metrics is null ? (System.Text.Json.JsonElement?)null : System.Text.Json.JsonDocument.Parse(m.Metrics).RootElement.Clone(),
+                }));
                 return 0;
             }
 
@@ -75,10 +82,12 @@ public static partial class LabelingCli
                 return 0;
             }
 
-            var table = new Table().AddColumns("Version", "Contract", "Space", "Status");
+            var table = new Table().AddColumns("Version", "Parent", "Contract", "Status", "AP", "AP-novel", "Why");
             foreach (var m in models)
             {
-                table.AddRow(Markup.Escape(m.Version), Markup.Escape(m.Contract), Markup.Escape(m.EmbeddingSpace ?? "-"), m.Status.ToString().ToLowerInvariant());
+                var (ap, novel) = GoldScores(m.Metrics);
+                table.AddRow(Markup.Escape(m.Version), Markup.Escape(models.FirstOrDefault(p => p.Id == m.ParentId)?.Version ?? "-"), Markup.Escape(m.Contract),
+                    m.Status.ToString().ToLowerInvariant(), ap, novel, Markup.Escape(m.StatusReason ?? ""));
             }
 
             context.Console().Write(table);
@@ -109,6 +118,76 @@ public static partial class LabelingCli
             else
             {
                 await context.Output.WriteLineAsync($"Model {version} is active.");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>AP and AP-novel from a model's stored metrics (what the retrain job writes), "-" when absent.</summary>
+    private static (string AP, string APNovel) GoldScores(string? metrics)
+    {
+        if (metrics is null)
+        {
+            return ("-", "-");
+        }
+
+        using var document = System.Text.Json.JsonDocument.Parse(metrics);
+        if (!document.RootElement.TryGetProperty("gold", out var gold))
+        {
+            return ("-", "-");
+        }
+
+        static string Read(System.Text.Json.JsonElement gold, string name) =>
+            gold.TryGetProperty(name, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number
+                ? v.GetDouble().ToString("F3", System.Globalization.CultureInfo.InvariantCulture)
+                : "-";
+        return (Read(gold, "AP"), Read(gold, "APnovel"));
+    }
+
+    private static Command ModelsRejectCommand(CliContext context)
+    {
+        var versionArgument = new Argument<string>("VERSION") { Description = "The model to reject." };
+        var reasonOption = new Option<string>("--reason") { Description = "Why (kept in the registry).", Required = true };
+        var command = new Command("reject", "Mark a model rejected, with the reason; the active model cannot be rejected (roll back first).");
+        command.Arguments.Add(versionArgument);
+        command.Options.Add(reasonOption);
+        context.SetAction(command, async (parse, services, cancellationToken) =>
+        {
+            var version = parse.GetRequiredValue(versionArgument);
+            var reason = parse.GetRequiredValue(reasonOption);
+            await services.GetRequiredService<ILabelStore>().RejectModelAsync(version, reason, cancellationToken);
+            if (parse.GetValue(context.JsonOption))
+            {
+                await WriteJsonAsync(context.Output, new { version, status = "rejected", reason });
+            }
+            else
+            {
+                await context.Output.WriteLineAsync($"Model {version} is rejected: {reason}");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command ModelsRollbackCommand(CliContext context)
+    {
+        var command = new Command("rollback", "Make the previously active model active again; the current one becomes rejected (\"rolled back\").");
+        context.SetAction(command, async (parse, services, cancellationToken) =>
+        {
+            var store = services.GetRequiredService<ILabelStore>();
+            var current = await store.GetActiveModelAsync(cancellationToken);
+            var previous = await store.RollbackModelAsync(cancellationToken)
+                ?? throw new CliException(current is null ? "No model is active: nothing to roll back." : $"{current.Version} is the first model ever active: there is nothing to roll back to.");
+            if (parse.GetValue(context.JsonOption))
+            {
+                await WriteJsonAsync(context.Output, new { active = previous, rolledBack = current?.Version });
+            }
+            else
+            {
+                await context.Output.WriteLineAsync($"Model {previous} is active again; {current?.Version} is rejected (rolled back). Run the relabel job (or `labeling work`) to relabel with it.");
             }
 
             return 0;

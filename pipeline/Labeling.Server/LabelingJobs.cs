@@ -1,7 +1,10 @@
 using Hangfire;
+using Hangfire.Server;
+using Labeling.Bootstrap;
 using Labeling.Functions.Ingest;
 using Labeling.Labels;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Labeling.Server;
 
@@ -11,7 +14,8 @@ namespace Labeling.Server;
 /// moves images the active model has not labelled) and states its retries. The returned text is
 /// what the dashboard shows as the job's result.
 /// </summary>
-public sealed partial class LabelingJobs(InboxScanner scanner, ILabelStore store, ILogger<LabelingJobs> logger)
+public sealed partial class LabelingJobs(
+    InboxScanner scanner, ILabelStore store, Retrainer retrainer, IOptions<RetrainingOptions> retraining, ILogger<LabelingJobs> logger)
 {
     public const string ScanInboxId = "scan-inbox";
     public const string RetrainId = "retrain";
@@ -33,14 +37,19 @@ public sealed partial class LabelingJobs(InboxScanner scanner, ILabelStore store
         return text;
     }
 
-    [JobDisplayName("Retrain the detector (placeholder until step 7)")]
+    /// <summary>
+    /// One retraining run (<see cref="Retrainer"/>): warm start from the active model, train on the pool, gate on the
+    /// gold split, promote and relabel or reject. The candidate is named after the job id, so a job Hangfire retries
+    /// after its server died finds its checkpoints and resumes; no automatic retries otherwise (a failed run says why).
+    /// </summary>
+    [JobDisplayName("Retrain the detector")]
     [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
     [Queue("training")]
-    public Task<string> RetrainAsync(CancellationToken cancellationToken)
+    public async Task<string> RetrainAsync(PerformContext? context, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        LogRetrainPlaceholder(logger);
-        return Task.FromResult("Retraining is not built yet (step 7 of 7): nothing was trained and the active model is unchanged.");
+        var outcome = await retrainer.RunAsync(retraining.Value, context?.BackgroundJob.Id, (text, _) => LogRetrainProgress(logger, text), cancellationToken);
+        return outcome.Summary;
     }
 
     [JobDisplayName("Relabel images labelled by an older model")]
@@ -59,6 +68,6 @@ public sealed partial class LabelingJobs(InboxScanner scanner, ILabelStore store
         return $"{stale} image(s) not labelled by {active.Version} sent back; {batches} batch(es) queued.";
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Retrain ran, but retraining arrives with step 7: nothing was trained.")]
-    private static partial void LogRetrainPlaceholder(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retrain: {Text}")]
+    private static partial void LogRetrainProgress(ILogger logger, string text);
 }

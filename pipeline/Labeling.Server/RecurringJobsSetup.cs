@@ -17,7 +17,7 @@ internal sealed class RecurringJobsSetup(IRecurringJobManager jobs, IOptions<Ser
         Register(LabelingJobs.ScanInboxId, nameof(JobSchedules.ScanInbox), schedules.ScanInbox,
             id => jobs.AddOrUpdate<LabelingJobs>(id, j => j.ScanInboxAsync(CancellationToken.None), Cron(schedules.ScanInbox), Utc));
         Register(LabelingJobs.RetrainId, nameof(JobSchedules.Retrain), schedules.Retrain,
-            id => jobs.AddOrUpdate<LabelingJobs>(id, "training", j => j.RetrainAsync(CancellationToken.None), Cron(schedules.Retrain), Utc));
+            id => jobs.AddOrUpdate<LabelingJobs>(id, "training", j => j.RetrainAsync(null, CancellationToken.None), Cron(schedules.Retrain), Utc));
         Register(LabelingJobs.RelabelId, nameof(JobSchedules.Relabel), schedules.Relabel,
             id => jobs.AddOrUpdate<LabelingJobs>(id, j => j.RelabelAsync(null, CancellationToken.None), Cron(schedules.Relabel), Utc));
         return Task.CompletedTask;

@@ -4,6 +4,7 @@ using Hangfire.Dashboard;
 using Hangfire.InMemory;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
+using Labeling.Bootstrap;
 using Labeling.Hosting;
 using Labeling.Schema;
 using Labeling.Trainer.Model;
@@ -55,6 +56,9 @@ public static class ServerExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ProgressReader>();
+        services.AddOptions<RetrainingOptions>().Bind(configuration.GetSection(RetrainingOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetrainingOptions>, RetrainingValidation>());
+        services.TryAddScoped<Retrainer>();
         services.TryAddScoped<LabelingJobs>();
         services.TryAddScoped<DemoJob>();
         services.TryAddSingleton<DemoStatus>();
@@ -161,6 +165,23 @@ public static class ServerExtensions
             catch (ArgumentException e)
             {
                 return ValidateOptionsResult.Fail($"{ServerOptions.Section}:Demo: {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>Bad retraining settings stop the start, naming the setting.</summary>
+    private sealed class RetrainingValidation : IValidateOptions<RetrainingOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, RetrainingOptions options)
+        {
+            try
+            {
+                options.Validate();
+                return ValidateOptionsResult.Success;
+            }
+            catch (ArgumentException e)
+            {
+                return ValidateOptionsResult.Fail($"{RetrainingOptions.Section}: {e.Message}");
             }
         }
     }

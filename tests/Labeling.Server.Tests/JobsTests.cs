@@ -139,13 +139,13 @@ public sealed class JobsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Retrain_IsAClearPlaceholder_ThatChangesNothing()
+    public async Task Retrain_WithoutAGoldSplit_FailsClearly_AndChangesNothing()
     {
         await _workspace.AddModelAsync("v1");
         var (app, address) = await _workspace.StartHostAsync();
         using var scope = app.Services.CreateScope();
-        var result = await scope.ServiceProvider.GetRequiredService<LabelingJobs>().RetrainAsync(Ct);
-        Assert.Contains("not built yet", result);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => scope.ServiceProvider.GetRequiredService<LabelingJobs>().RetrainAsync(null, Ct));
+        Assert.Contains("no gold boxes", error.Message, StringComparison.Ordinal);
         using var http = new HttpClient { BaseAddress = address };
         var models = await http.GetFromJsonAsync<JsonElement>("/api/models", Ct);
         Assert.Equal("v1", Assert.Single(models.EnumerateArray()).GetProperty("version").GetString());
