@@ -35,6 +35,7 @@ public static partial class LabelingCli
         root.Subcommands.Add(ExportCommand(context));
         root.Subcommands.Add(TrainCommand(context));
         root.Subcommands.Add(RetrainCommand(context));
+        root.Subcommands.Add(DiffCommand(context));
         root.Subcommands.Add(EvalCommand(context));
         root.Subcommands.Add(DemoCommand(context));
 
