@@ -56,6 +56,13 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
             return fast;
         }
 
+        // The active model failed to load a moment ago: keep serving the previous one without hammering the blob store.
+        if (LastLoadFailure is { } failed && failed.Version == record.Version && DateTimeOffset.UtcNow - failed.At < RetryLoadAfter
+            && Volatile.Read(ref _current) is { } kept && TryLease(kept, kept.Model) is { } previousLease)
+        {
+            return previousLease;
+        }
+
         await _loadGate.WaitAsync(cancellationToken);
         try
         {
@@ -64,7 +71,26 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
                 return lease;
             }
 
-            var loaded = await LoadAsync(record, cancellationToken);
+            Loaded loaded;
+            try
+            {
+                loaded = await LoadAsync(record, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && _current is not null)
+            {
+                // A model that cannot be loaded must not stop labelling: keep the one that works, say so, and
+                // try the new one again only once it changes (another activation) or the retry interval passes.
+                var failure = new ModelLoadFailure(record.Version, e.Message, DateTimeOffset.UtcNow);
+                if (LastLoadFailure?.Version != record.Version)
+                {
+                    Log.KeptPrevious(_logger, record.Version, _current.Model.Version, e.Message);
+                }
+
+                LastLoadFailure = failure;
+                return TryLease(_current, _current.Model) ?? throw new InvalidOperationException("The previous detector could not be leased.", e);
+            }
+
+            LastLoadFailure = null;
             var previous = Interlocked.Exchange(ref _current, loaded);
             previous?.Release(); // the provider's own reference: disposed once batches using it are done
             Log.Swapped(_logger, previous?.Model.Version, record.Version);
@@ -75,6 +101,15 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
             _loadGate.Release();
         }
     }
+
+    /// <summary>How long a model that failed to load is not tried again (while the previous one keeps serving).</summary>
+    public TimeSpan RetryLoadAfter { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The active model that could not be loaded while an earlier one kept labelling (null when the active model is
+    /// the one in use): what a worker reports instead of failing its batches.
+    /// </summary>
+    public ModelLoadFailure? LastLoadFailure { get; private set; }
 
     /// <summary>Releases the current detector (disposed once no lease holds it).</summary>
     public void Dispose()
@@ -261,7 +296,13 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
         [LoggerMessage(Level = LogLevel.Information, Message = "Downloaded model {Version} from '{BlobName}' to '{Path}' (sha256 verified).")]
         public static partial void Downloaded(ILogger logger, string version, string blobName, string path);
 
+        [LoggerMessage(Level = LogLevel.Error, Message = "Active model {Version} cannot be loaded, so this worker keeps labelling with {Kept}: {Reason}")]
+        public static partial void KeptPrevious(ILogger logger, string version, string kept, string reason);
+
         [LoggerMessage(Level = LogLevel.Warning, Message = "Cached model file '{Path}' does not match its sha256; downloading it again.")]
         public static partial void CacheCorrupt(ILogger logger, string path);
     }
 }
+
+/// <summary>An active model a worker could not load (it kept the previous one): which, why, when.</summary>
+public sealed record ModelLoadFailure(string Version, string Reason, DateTimeOffset At);

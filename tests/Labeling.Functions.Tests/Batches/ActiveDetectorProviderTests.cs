@@ -96,6 +96,35 @@ public sealed class ActiveDetectorProviderTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Acquire_NewActiveModelThatCannotLoad_KeepsThePreviousOne_ReportsIt_AndSwapsOnceAGoodOneIsActive()
+    {
+        await RegisterAndActivateAsync("v1", "models/v1.onnx", await UploadModelAsync("models/v1.onnx"));
+        using var provider = Provider();
+        using (var first = await provider.AcquireAsync(Ct))
+        {
+            Assert.Equal("v1", first.Model.Version);
+        }
+
+        // v2's registered hash does not match its file (a half-written upload, say).
+        await UploadModelAsync("models/v2.onnx");
+        await RegisterAndActivateAsync("v2", "models/v2.onnx", new string('b', 64));
+
+        using (var kept = await provider.AcquireAsync(Ct))
+        using (var again = await provider.AcquireAsync(Ct))
+        {
+            Assert.Equal(("v1", "v1"), (kept.Model.Version, again.Model.Version));
+        }
+
+        Assert.Equal("v2", provider.LastLoadFailure?.Version);
+        Assert.Contains("refusing to load it", provider.LastLoadFailure!.Reason, StringComparison.Ordinal);
+
+        await RegisterAndActivateAsync("v3", "models/v3.onnx", await UploadModelAsync("models/v3.onnx"));
+        using var swapped = await provider.AcquireAsync(Ct);
+        Assert.Equal("v3", swapped.Model.Version);
+        Assert.Null(provider.LastLoadFailure);
+    }
+
+    [Fact]
     public async Task Acquire_FileNotMatchingTheRegisteredSha256_IsRefused()
     {
         await UploadModelAsync("models/v1.onnx");
