@@ -38,7 +38,8 @@ internal static class DashboardTiles
                 var progress = Read(page);
                 return new Metric(progress.ActiveModel ?? "none") { Style = progress.ActiveModel is null ? MetricStyle.Warning : MetricStyle.Success };
             }),
-            new DashboardMetric("labeling:demo", "Bootstrap demo", page => DemoMetric(Read(page).Demo)));
+            new DashboardMetric("labeling:demo", "Bootstrap demo", page => DemoMetric(Read(page).Demo)),
+            new DashboardMetric("labeling:retrain", "Retraining", page => RetrainMetric(Read(page).Retrain)));
         NavigationMenu.Items.Add(_ => new MenuItem("Review", "/review"));
         NavigationMenu.Items.Add(_ => new MenuItem("API", "/openapi/v1.json"));
     }
@@ -54,6 +55,16 @@ internal static class DashboardTiles
         },
         { State: DemoState.Finished } => new Metric(string.Create(CultureInfo.InvariantCulture, $"done in {demo.Report?.Minutes ?? 0:F1} min")) { Style = MetricStyle.Success },
         _ => new Metric(demo.Stage is null ? "failed" : $"failed at {demo.Stage}") { Style = MetricStyle.Danger },
+    };
+
+    /// <summary>The latest retraining run in this host: percent while it runs, then promoted, rejected or failed.</summary>
+    internal static Metric RetrainMetric(RetrainSnapshot? run) => run switch
+    {
+        null => new Metric("not run"),
+        { Running: true } => new Metric(string.Create(CultureInfo.InvariantCulture, $"{run.Fraction:P0} · {run.Detail}")) { Style = MetricStyle.Info, Highlighted = true },
+        { Error: not null } => new Metric("failed") { Style = MetricStyle.Danger },
+        { Promoted: true } => new Metric("promoted") { Style = MetricStyle.Success },
+        _ => new Metric("rejected") { Style = MetricStyle.Warning },
     };
 
     private static DashboardMetric Tile(string name, string title, Func<ProgressSnapshot, long> value, Func<ProgressSnapshot, MetricStyle> style) =>

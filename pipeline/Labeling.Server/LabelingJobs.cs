@@ -15,7 +15,7 @@ namespace Labeling.Server;
 /// what the dashboard shows as the job's result.
 /// </summary>
 public sealed partial class LabelingJobs(
-    InboxScanner scanner, ILabelStore store, Retrainer retrainer, IOptions<RetrainingOptions> retraining, ILogger<LabelingJobs> logger)
+    InboxScanner scanner, ILabelStore store, Retrainer retrainer, IOptions<RetrainingOptions> retraining, RetrainStatus status, ILogger<LabelingJobs> logger)
 {
     public const string ScanInboxId = "scan-inbox";
     public const string RetrainId = "retrain";
@@ -48,8 +48,22 @@ public sealed partial class LabelingJobs(
     [Queue("training")]
     public async Task<string> RetrainAsync(PerformContext? context, CancellationToken cancellationToken)
     {
-        var outcome = await retrainer.RunAsync(retraining.Value, context?.BackgroundJob.Id, (text, _) => LogRetrainProgress(logger, text), cancellationToken);
-        return outcome.Summary;
+        status.Start();
+        try
+        {
+            var outcome = await retrainer.RunAsync(retraining.Value, context?.BackgroundJob.Id, (text, fraction) =>
+            {
+                status.Report(text, fraction);
+                LogRetrainProgress(logger, text);
+            }, cancellationToken);
+            status.Finish(outcome.Summary, outcome.Decision.Promote);
+            return outcome.Summary;
+        }
+        catch (Exception e)
+        {
+            status.Fail(e.Message);
+            throw;
+        }
     }
 
     [JobDisplayName("Relabel images labelled by an older model")]

@@ -7,7 +7,8 @@ namespace Labeling.Server;
 
 /// <summary>
 /// Labelling progress over every dataset: what the dashboard tiles, <c>/api/progress</c> and the
-/// review page show. <see cref="Demo"/> is the bootstrap demo job of this host, null when none ran here.
+/// review page show. <see cref="Demo"/> is the bootstrap demo job of this host, null when none ran here; <see cref="Retrain"/>
+/// the latest retraining run of this host, likewise.
 /// </summary>
 public sealed record ProgressSnapshot(
     IReadOnlyList<DatasetProgress> Datasets,
@@ -20,10 +21,11 @@ public sealed record ProgressSnapshot(
     string? ActiveModel,
     long? QueueDepth,
     DemoSnapshot? Demo,
-    DateTimeOffset At);
+    DateTimeOffset At,
+    RetrainSnapshot? Retrain = null);
 
 /// <summary>Reads progress from the labels database and the label queue; keeps the last read for a second so dashboard tiles do not each hit the database.</summary>
-internal sealed class ProgressReader(ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> ingest, DemoStatus demo, TimeProvider time)
+internal sealed class ProgressReader(ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> ingest, DemoStatus demo, RetrainStatus retrain, TimeProvider time)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
     private readonly Lock _gate = new();
@@ -54,7 +56,8 @@ internal sealed class ProgressReader(ILabelStore store, IWorkQueueFactory queues
             active?.Version,
             depth,
             demo.Current,
-            time.GetUtcNow());
+            time.GetUtcNow(),
+            retrain.Current);
         lock (_gate)
         {
             _last = snapshot;

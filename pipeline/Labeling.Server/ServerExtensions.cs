@@ -62,6 +62,7 @@ public static class ServerExtensions
         services.TryAddScoped<LabelingJobs>();
         services.TryAddScoped<DemoJob>();
         services.TryAddSingleton<DemoStatus>();
+        services.TryAddSingleton<RetrainStatus>();
         services.TryAddSingleton<AccessMiddleware>();
         services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         services.AddOpenApi();

@@ -149,5 +149,10 @@ public sealed class JobsTests : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = address };
         var models = await http.GetFromJsonAsync<JsonElement>("/api/models", Ct);
         Assert.Equal("v1", Assert.Single(models.EnumerateArray()).GetProperty("version").GetString());
+        // The dashboard tile and /api/progress show the failed run and why.
+        var retrain = (await http.GetFromJsonAsync<JsonElement>("/api/progress", Ct)).GetProperty("retrain");
+        Assert.False(retrain.GetProperty("running").GetBoolean());
+        Assert.Contains("no gold boxes", retrain.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("failed", DashboardTiles.RetrainMetric(app.Services.GetRequiredService<RetrainStatus>().Current).Value);
     }
 }
