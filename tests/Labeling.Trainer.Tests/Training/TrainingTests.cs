@@ -72,6 +72,21 @@ public sealed class TrainingTests : IDisposable
     }
 
     [Fact]
+    public async Task Resume_AfterAKillBetweenWritingFilesAndNamingTheStep_UsesTheLastCompleteCheckpoint()
+    {
+        var straight = await TrainingRun.RunAsync(Request(8, "straight"), NullLogger.Instance, null, Ct);
+        var checkpoints = Path.Combine(_folder.Path, "checkpoints");
+        await TrainingRun.RunAsync(Request(4, "first-half", checkpoints), NullLogger.Instance, null, Ct);
+        // What a kill mid-save leaves: the next step's weights written (here: garbage), step.txt still naming step 4.
+        await File.WriteAllBytesAsync(Path.Combine(checkpoints, "model-00000006.weights"), [1, 2, 3], Ct);
+
+        var resumed = await TrainingRun.RunAsync(Request(8, "resumed", checkpoints), NullLogger.Instance, null, Ct);
+
+        Assert.Equal(File.ReadAllBytes(straight.OnnxPath), File.ReadAllBytes(resumed.OnnxPath));
+        Assert.Equal(["model-00000008.weights"], Directory.GetFiles(checkpoints, "*.weights").Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void NonFiniteSteps_AreSkippedAndCounted_NeverApplied()
     {
         var config = DetectorConfig.Preset("tiny");

@@ -1,32 +1,42 @@
+using System.Globalization;
 using Labeling.Trainer.Model;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Labeling.Trainer.Training;
 
 /// <summary>
-/// Checkpoints in a folder: the weights, the optimiser's state and the step, written to temporary
-/// names and renamed, so a run killed mid-write leaves the previous checkpoint intact.
+/// Checkpoints in a folder: the weights and the optimiser's state of a step in files named after that step, then
+/// <c>step.txt</c> naming it, replaced by a rename. A run killed at any point leaves <c>step.txt</c> naming a
+/// complete pair (the one before, or the new one), never new weights with an old optimiser state; older pairs are
+/// deleted once the new one is named.
 /// </summary>
 public static class Checkpoints
 {
-    private const string WeightsFile = "model.weights";
-    private const string OptimizerFile = "optimizer.state";
     private const string StepFile = "step.txt";
+
+    private static string WeightsFile(int step) => $"model-{step.ToString("D8", CultureInfo.InvariantCulture)}.weights";
+
+    private static string OptimizerFile(int step) => $"optimizer-{step.ToString("D8", CultureInfo.InvariantCulture)}.state";
 
     public static void Save(string folder, OpenVocabularyDetector model, AdamW optimizer, int step)
     {
         Directory.CreateDirectory(folder);
-        model.save(Path.Combine(folder, WeightsFile + ".tmp"));
-        optimizer.Save(Path.Combine(folder, OptimizerFile + ".tmp"));
-        File.WriteAllText(Path.Combine(folder, StepFile + ".tmp"), step.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        // The step file moves last: it is what says a checkpoint is complete.
-        File.Move(Path.Combine(folder, WeightsFile + ".tmp"), Path.Combine(folder, WeightsFile), overwrite: true);
-        File.Move(Path.Combine(folder, OptimizerFile + ".tmp"), Path.Combine(folder, OptimizerFile), overwrite: true);
-        File.Move(Path.Combine(folder, StepFile + ".tmp"), Path.Combine(folder, StepFile), overwrite: true);
+        model.save(Path.Combine(folder, WeightsFile(step)));
+        optimizer.Save(Path.Combine(folder, OptimizerFile(step)));
+        var stepPath = Path.Combine(folder, StepFile);
+        File.WriteAllText(stepPath + ".tmp", step.ToString(CultureInfo.InvariantCulture));
+        File.Move(stepPath + ".tmp", stepPath, overwrite: true); // the commit point
+        foreach (var stale in Directory.EnumerateFiles(folder, "model-*.weights").Concat(Directory.EnumerateFiles(folder, "optimizer-*.state")))
+        {
+            var name = Path.GetFileName(stale);
+            if (name != WeightsFile(step) && name != OptimizerFile(step))
+            {
+                File.Delete(stale);
+            }
+        }
     }
 
-    /// <summary>Loads the checkpoint in <paramref name="folder"/> when there is a complete one; returns its step (0 when none).</summary>
+    /// <summary>Loads the checkpoint <c>step.txt</c> names in <paramref name="folder"/>; returns its step (0 when there is none).</summary>
+    /// <exception cref="InvalidDataException"><c>step.txt</c> names a step whose files are missing.</exception>
     public static int TryResume(string? folder, OpenVocabularyDetector model, AdamW optimizer)
     {
         if (folder is null || !File.Exists(Path.Combine(folder, StepFile)))
@@ -34,9 +44,17 @@ public static class Checkpoints
             return 0;
         }
 
-        model.load(Path.Combine(folder, WeightsFile));
-        optimizer.Load(Path.Combine(folder, OptimizerFile));
-        return int.Parse(File.ReadAllText(Path.Combine(folder, StepFile)), System.Globalization.CultureInfo.InvariantCulture);
+        var step = int.Parse(File.ReadAllText(Path.Combine(folder, StepFile)), CultureInfo.InvariantCulture);
+        var weights = Path.Combine(folder, WeightsFile(step));
+        var state = Path.Combine(folder, OptimizerFile(step));
+        if (!File.Exists(weights) || !File.Exists(state))
+        {
+            throw new InvalidDataException($"Checkpoint folder {folder} names step {step}, but its files are missing.");
+        }
+
+        model.load(weights);
+        optimizer.Load(state);
+        return step;
     }
 
     /// <summary>Loads weights only (a warm start from a previous run's checkpoint or model weights file).</summary>
