@@ -32,6 +32,9 @@ public sealed record RetrainingOptions
 
     public int BatchSize { get; init; } = 8;
 
+    /// <summary>Write a checkpoint every this many steps (a killed run resumes from the last one).</summary>
+    public int CheckpointEvery { get; init; } = 100;
+
     /// <summary>Peak learning rate (a warm start needs less than training from scratch).</summary>
     public float LearningRate { get; init; } = 1e-3f;
 
@@ -57,6 +60,7 @@ public sealed record RetrainingOptions
         ArgumentException.ThrowIfNullOrWhiteSpace(WorkFolder);
         ArgumentOutOfRangeException.ThrowIfLessThan(Steps, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointEvery, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(Threads, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(TagBatchesPerBoxBatch);
         if (!ModelRegistration.IsValidVersion(VersionPrefix + "-00000000-000000"))
@@ -160,6 +164,8 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
                 Device = options.Device,
                 // A host killed mid-training resumes from here when the same run (run id) starts again.
                 CheckpointFolder = Path.Combine(folder, "checkpoints"),
+                CheckpointEvery = options.CheckpointEvery,
+                ReportEvery = Math.Min(10, options.CheckpointEvery),
             },
             Sampler = new BatchSamplerOptions { BatchSize = options.BatchSize, BoxWeight = 1, TagWeight = options.TagBatchesPerBoxBatch },
             OutputPath = modelPath,

@@ -7,6 +7,7 @@ using Labeling.Testing;
 using Labeling.Trainer.Data;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Labeling.Bootstrap.Tests;
 
@@ -176,6 +177,36 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Retrain_KilledMidTraining_ResumesFromItsLastCheckpoint_WhenTheSameRunStartsAgain()
+    {
+        var services = await ServicesAsync();
+        await new BootstrapDemo(services, Options with { Oracle = false, Rounds = 0 }).RunAsync(null, Ct);
+        var logs = new CapturingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        var retrainer = new Retrainer(services.GetRequiredService<ILabelStore>(), services.GetRequiredService<IBlobStore>(),
+            services.GetRequiredService<Labeling.Functions.Ingest.InboxScanner>(), loggers);
+        var options = new RetrainingOptions { WorkFolder = Path.Combine(Folder.Path, "retraining"), Steps = 8, CheckpointEvery = 2, Threads = 1 };
+
+        // The host dies at step 4 (its checkpoint is written right after the report): the run stops there.
+        using var kill = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => retrainer.RunAsync(options, "job-7", (text, _) =>
+        {
+            if (text.EndsWith("step 4/8", StringComparison.Ordinal))
+            {
+                kill.Cancel();
+            }
+        }, kill.Token));
+        Assert.Null(await services.GetRequiredService<ILabelStore>().GetModelAsync("auto-job-7", Ct));
+
+        // Hangfire runs the same job again: same id, same version folder, training picks up at step 4.
+        var outcome = await retrainer.RunAsync(options, "job-7", null, Ct);
+
+        Assert.Contains(logs.Messages, m => m.Contains("Training resumed at step 4", StringComparison.Ordinal));
+        Assert.Equal("auto-job-7", outcome.Version);
+        Assert.NotNull(await services.GetRequiredService<ILabelStore>().GetModelAsync("auto-job-7", Ct));
+    }
+
+    [Fact]
     public async Task Retrain_WithoutAGoldSplit_FailsBeforeTraining_AndRegistersNothing()
     {
         var services = await ServicesAsync();
@@ -197,6 +228,31 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => GoldEvaluation.LoadSplitAsync(services.GetRequiredService<ILabelStore>(), null, Ct));
 
         Assert.Contains("split \"val\"", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Keeps every formatted log message.</summary>
+    private sealed class CapturingLoggerProvider : ILoggerProvider
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _messages = new();
+
+        public IReadOnlyCollection<string> Messages => _messages;
+
+        public ILogger CreateLogger(string categoryName) => new Logger(_messages);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(System.Collections.Concurrent.ConcurrentQueue<string> messages) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                messages.Enqueue(formatter(state, exception));
+        }
     }
 
     /// <summary>Reports on the caller's thread, in order.</summary>
