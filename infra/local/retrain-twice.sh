@@ -12,7 +12,7 @@ mkdir -p "$work" && cd "$work"
 echo "work folder: $work"
 
 "$root/labeling" demo --quick --no-oracle --json > demo.json
-echo "demo done: $(python3 -c 'import json; d=json.load(open("demo.json")); print(", ".join(f"{r["version"]} AP-novel {r["metrics"]["APnovel"]:.3f}" for r in d["rounds"]))')"
+echo "demo done: $(python3 -c 'import json; d=json.load(open("demo.json")); print(", ".join("%s AP-novel %.3f" % (r["version"], r["metrics"]["APnovel"]) for r in d["rounds"]))')"
 
 export LABELING_Server__Demo__RunOnFreshStart=false
 export LABELING_Server__Jobs__Retrain="*/$every * * * *"
