@@ -117,7 +117,8 @@ public sealed partial class BootstrapDemo
             var trained = await TrainAsync(pool, modelPath, round == 0 ? _options.SeedSteps : _options.RoundSteps,
                 round == 0 ? _options.LearningRate : _options.RoundLearningRate, weights, cancellationToken);
             weights = trained.WeightsPath;
-            await ModelRegistration.RegisterFileAsync(store, blobs, modelPath, version, activate: true, cancellationToken);
+            var parent = round == 0 ? null : await store.GetModelAsync(_options.Version(round - 1), cancellationToken);
+            await ModelRegistration.RegisterFileAsync(store, blobs, modelPath, version, activate: true, parent?.Id, cancellationToken);
 
             Next($"the workers label with {version}");
             var active = await store.GetActiveModelAsync(cancellationToken) ?? throw new InvalidOperationException($"{version} is not active after activation.");

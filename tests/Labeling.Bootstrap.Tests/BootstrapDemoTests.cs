@@ -96,6 +96,7 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
         var store = services.GetRequiredService<ILabelStore>();
         var blobs = services.GetRequiredService<IBlobStore>();
         Assert.Equal("demo-r1", (await store.GetActiveModelAsync(Ct))?.Version);
+        Assert.Equal((await store.GetModelAsync("demo-seed", Ct))!.Id, (await store.GetModelAsync("demo-r1", Ct))!.ParentId);
         foreach (var version in new[] { "demo-seed", "demo-r1" })
         {
             var model = await store.GetModelAsync(version, Ct);
