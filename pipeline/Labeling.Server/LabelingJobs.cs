@@ -20,6 +20,8 @@ public sealed partial class LabelingJobs(
     public const string ScanInboxId = "scan-inbox";
     public const string RetrainId = "retrain";
     public const string RelabelId = "relabel";
+    public const string RollbackId = "rollback-model";
+    public const string PromoteId = "promote-newest-candidate";
 
     [JobDisplayName("Scan the inbox")]
     [AutomaticRetry(Attempts = 3, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
@@ -64,6 +66,43 @@ public sealed partial class LabelingJobs(
             status.Fail(e.Message);
             throw;
         }
+    }
+
+    /// <summary>Manual, from the dashboard ("Trigger now"): the previous model again, and a relabel generation with it.</summary>
+    [JobDisplayName("Roll back to the previous model")]
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task<string> RollbackAsync(CancellationToken cancellationToken)
+    {
+        var current = await store.GetActiveModelAsync(cancellationToken);
+        var previous = await store.RollbackModelAsync(cancellationToken);
+        if (previous is null)
+        {
+            return current is null ? "No model is active: nothing to roll back." : $"{current.Version} is the first model ever active: nothing to roll back to.";
+        }
+
+        return $"{previous} is active again; {current?.Version} is rejected (rolled back). " + await RelabelAsync(null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Manual, from the dashboard: a person overrules the gate — the newest candidate or gate-rejected model (not one
+    /// that was rolled back) becomes active, and a relabel generation follows.
+    /// </summary>
+    [JobDisplayName("Promote the newest candidate")]
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task<string> PromoteNewestCandidateAsync(CancellationToken cancellationToken)
+    {
+        var candidate = (await store.ListModelsAsync(cancellationToken))
+            .Where(m => m.Status == ModelStatus.Candidate || (m.Status == ModelStatus.Rejected && m.StatusReason != "rolled back"))
+            .MaxBy(m => m.Id);
+        if (candidate is null)
+        {
+            return "No candidate or gate-rejected model to promote.";
+        }
+
+        await store.ActivateModelAsync(candidate.Version, cancellationToken);
+        return $"{candidate.Version} promoted by hand{(candidate.StatusReason is null ? "" : $" (the gate had said: {candidate.StatusReason})")}. " + await RelabelAsync(null, cancellationToken);
     }
 
     [JobDisplayName("Relabel images labelled by an older model")]

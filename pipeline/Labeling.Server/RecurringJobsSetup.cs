@@ -20,6 +20,9 @@ internal sealed class RecurringJobsSetup(IRecurringJobManager jobs, IOptions<Ser
             id => jobs.AddOrUpdate<LabelingJobs>(id, "training", j => j.RetrainAsync(null, CancellationToken.None), Cron(schedules.Retrain), Utc));
         Register(LabelingJobs.RelabelId, nameof(JobSchedules.Relabel), schedules.Relabel,
             id => jobs.AddOrUpdate<LabelingJobs>(id, j => j.RelabelAsync(null, CancellationToken.None), Cron(schedules.Relabel), Utc));
+        // Manual actions: never scheduled, listed on the dashboard's recurring-jobs page for "Trigger now".
+        jobs.AddOrUpdate<LabelingJobs>(LabelingJobs.RollbackId, j => j.RollbackAsync(CancellationToken.None), Hangfire.Cron.Never(), Utc);
+        jobs.AddOrUpdate<LabelingJobs>(LabelingJobs.PromoteId, j => j.PromoteNewestCandidateAsync(CancellationToken.None), Hangfire.Cron.Never(), Utc);
         return Task.CompletedTask;
     }
 

@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Hangfire;
 using Hangfire.Storage;
+using Labeling.Labels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -43,8 +44,9 @@ public sealed class JobsTests : IAsyncLifetime
         var (app, _) = await _workspace.StartHostAsync();
         using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
         var jobs = connection.GetRecurringJobs().ToDictionary(j => j.Id);
-        Assert.Equal(["relabel", "retrain", "scan-inbox"], jobs.Keys.Order());
-        Assert.All(jobs.Values, j => Assert.Equal("0 0 1 1 *", j.Cron));
+        Assert.Equal(["promote-newest-candidate", "relabel", "retrain", "rollback-model", "scan-inbox"], jobs.Keys.Order());
+        Assert.All(new[] { "relabel", "retrain", "scan-inbox" }, id => Assert.Equal("0 0 1 1 *", jobs[id].Cron));
+        Assert.All(new[] { "promote-newest-candidate", "rollback-model" }, id => Assert.Equal(Cron.Never(), jobs[id].Cron)); // manual: "Trigger now"
         Assert.Equal("training", jobs["retrain"].Job.Queue);
     }
 
@@ -55,7 +57,7 @@ public sealed class JobsTests : IAsyncLifetime
         var (app, _) = await workspace.StartHostAsync();
         using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
         var jobs = connection.GetRecurringJobs().ToDictionary(j => j.Id);
-        Assert.Equal(["retrain", "scan-inbox"], jobs.Keys.Order());
+        Assert.Equal(["promote-newest-candidate", "retrain", "rollback-model", "scan-inbox"], jobs.Keys.Order());
         Assert.Equal("* * * * *", jobs["scan-inbox"].Cron);
     }
 
@@ -136,6 +138,30 @@ public sealed class JobsTests : IAsyncLifetime
         var (app, _) = await _workspace.StartHostAsync();
         using var scope = app.Services.CreateScope();
         Assert.Equal("No active model: nothing to relabel.", await scope.ServiceProvider.GetRequiredService<LabelingJobs>().RelabelAsync(null, Ct));
+    }
+
+    [Fact]
+    public async Task PromoteAndRollback_FromTheDashboardsJobs_ChangeTheActiveModel_AndQueueARelabel()
+    {
+        await _workspace.AddModelAsync("v1");
+        var (app, _) = await _workspace.StartHostAsync();
+        var store = app.Services.GetRequiredService<ILabelStore>();
+        using var scope = app.Services.CreateScope();
+        var jobs = scope.ServiceProvider.GetRequiredService<LabelingJobs>();
+        Assert.Equal("No candidate or gate-rejected model to promote.", await jobs.PromoteNewestCandidateAsync(Ct));
+        Assert.Contains("first model ever active", await jobs.RollbackAsync(Ct), StringComparison.Ordinal);
+
+        await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", new string('b', 64)), Ct);
+        await store.RejectModelAsync("v2", "AP-novel 0.30 < 0.35 − 0.01", Ct);
+        var promoted = await jobs.PromoteNewestCandidateAsync(Ct);
+        Assert.StartsWith("v2 promoted by hand (the gate had said: AP-novel 0.30 < 0.35 − 0.01).", promoted, StringComparison.Ordinal);
+        Assert.Equal("v2", (await store.GetActiveModelAsync(Ct))?.Version);
+
+        var rolledBack = await jobs.RollbackAsync(Ct);
+        Assert.StartsWith("v1 is active again; v2 is rejected (rolled back).", rolledBack, StringComparison.Ordinal);
+        Assert.Equal("v1", (await store.GetActiveModelAsync(Ct))?.Version);
+        // A rolled-back model is not "the newest candidate" a second time.
+        Assert.Equal("No candidate or gate-rejected model to promote.", await jobs.PromoteNewestCandidateAsync(Ct));
     }
 
     [Fact]

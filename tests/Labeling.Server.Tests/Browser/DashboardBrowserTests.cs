@@ -21,14 +21,14 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         await page.GotoAsync("/hangfire/recurring");
 
         await Expect(page).ToHaveTitleAsync(new System.Text.RegularExpressions.Regex("Labeling jobs"));
-        foreach (var id in new[] { LabelingJobs.ScanInboxId, LabelingJobs.RetrainId, LabelingJobs.RelabelId })
+        foreach (var id in new[] { LabelingJobs.ScanInboxId, LabelingJobs.RetrainId, LabelingJobs.RelabelId, LabelingJobs.RollbackId, LabelingJobs.PromoteId })
         {
             var row = page.Locator("tr.js-jobs-list-row").Filter(new() { Has = page.Locator($".js-jobs-list-checkbox[value='{id}']") });
             await Expect(row).ToHaveCountAsync(1);
             await Expect(row).ToContainTextAsync(id);
         }
 
-        await Expect(page.Locator("tr.js-jobs-list-row")).ToHaveCountAsync(3);
+        await Expect(page.Locator("tr.js-jobs-list-row")).ToHaveCountAsync(5);
         await Expect(TriggerButton(page)).ToBeVisibleAsync();
         await session.ScreenshotAsync("dashboard-recurring.png");
         Assert.Empty(session.Errors);
