@@ -55,6 +55,9 @@ public sealed record RetrainingOptions
     /// <summary>After a promotion, send every image the new model did not label back to the workers (a relabel generation).</summary>
     public bool RelabelAfterPromotion { get; init; } = true;
 
+    /// <summary>In a relabel generation, send the images whose tags are still weak first (default true).</summary>
+    public bool RelabelWeakTagsFirst { get; init; } = true;
+
     public void Validate()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(WorkFolder);
@@ -201,7 +204,7 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
             {
                 var promoted = await store.GetModelAsync(version, cancellationToken) ?? throw new InvalidOperationException($"{version} vanished after promotion.");
                 relabelled = await store.MarkStaleForRelabelAsync(promoted.Id, null, cancellationToken);
-                await scanner.EnqueuePendingAsync(null, cancellationToken);
+                await scanner.EnqueuePendingAsync(null, options.RelabelWeakTagsFirst, cancellationToken);
             }
         }
         else

@@ -117,7 +117,7 @@ public sealed partial class LabelingJobs(
         }
 
         var stale = await store.MarkStaleForRelabelAsync(active.Id, dataset, cancellationToken);
-        var batches = await scanner.EnqueuePendingAsync(dataset, cancellationToken);
+        var batches = await scanner.EnqueuePendingAsync(dataset, retraining.Value.RelabelWeakTagsFirst, cancellationToken);
         return $"{stale} image(s) not labelled by {active.Version} sent back; {batches} batch(es) queued.";
     }
 

@@ -722,6 +722,23 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         return ids.AsList();
     }
 
+    public async Task<IReadOnlyList<long>> GetImageIdsWithWeakTagsAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var ids = await connection.QueryAsync<long>(new CommandDefinition(
+            $"""
+            SELECT i.id FROM images i
+            {(dataset is null ? "" : "JOIN datasets d ON d.id = i.dataset_id AND d.name = @dataset")}
+            WHERE i.status = @status AND i.id > @afterId
+              AND EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.state = 'weak')
+            ORDER BY i.id
+            LIMIT @limit
+            """,
+            new { status = ToDb(status), dataset, afterId, limit }, cancellationToken: cancellationToken));
+        return ids.AsList();
+    }
+
     public async Task<string?> GetCheckpointAsync(string scope, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(scope);

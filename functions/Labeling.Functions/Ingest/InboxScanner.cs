@@ -132,7 +132,26 @@ public sealed partial class InboxScanner
     /// A crash between a send and the status update leaves those images pending, so a later call sends
     /// them again: a duplicate message, which idempotent workers absorb.
     /// </summary>
-    public async Task<int> EnqueuePendingAsync(string? dataset, CancellationToken cancellationToken)
+    public Task<int> EnqueuePendingAsync(string? dataset, CancellationToken cancellationToken) =>
+        EnqueuePendingAsync(dataset, weakTagsFirst: false, cancellationToken);
+
+    /// <summary>
+    /// As above; with <paramref name="weakTagsFirst"/> the pending images that have a weak tag (no box found for it last
+    /// time) are sent before the rest, so a relabel generation spends the new model on them first.
+    /// </summary>
+    public async Task<int> EnqueuePendingAsync(string? dataset, bool weakTagsFirst, CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        if (weakTagsFirst)
+        {
+            sent += await EnqueueAsync((after, limit, ct) => _store.GetImageIdsWithWeakTagsAsync(ImageStatus.Pending, dataset, after, limit, ct), cancellationToken);
+        }
+
+        // Images queued by the first pass are no longer pending: this pass sends the rest.
+        return sent + await EnqueueAsync((after, limit, ct) => _store.GetImageIdsByStatusAsync(ImageStatus.Pending, dataset, after, limit, ct), cancellationToken);
+    }
+
+    private async Task<int> EnqueueAsync(Func<long, int, CancellationToken, Task<IReadOnlyList<long>>> pending, CancellationToken cancellationToken)
     {
         var queue = _queues.GetQueue(_options.LabelQueue);
         if (!_labelQueueCreated)
@@ -145,7 +164,7 @@ public sealed partial class InboxScanner
         var afterId = 0L;
         while (true)
         {
-            var ids = await _store.GetImageIdsByStatusAsync(ImageStatus.Pending, dataset, afterId, _options.LabelBatchSize, cancellationToken);
+            var ids = await pending(afterId, _options.LabelBatchSize, cancellationToken);
             if (ids.Count == 0)
             {
                 return sent;

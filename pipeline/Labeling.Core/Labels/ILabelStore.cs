@@ -107,6 +107,12 @@ public interface ILabelStore
     /// <summary>Ids of images in <paramref name="status"/> (of one dataset, or all), in id order after <paramref name="afterId"/>: a page of at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<long>> GetImageIdsByStatusAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="GetImageIdsByStatusAsync"/>, only images with at least one tag in state <see cref="TagState.Weak"/>
+    /// (the last model found no box for it): what a relabel generation sends first.
+    /// </summary>
+    Task<IReadOnlyList<long>> GetImageIdsWithWeakTagsAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken);
+
     /// <summary>The stored scan checkpoint (the last blob name processed) of <paramref name="scope"/>, or null.</summary>
     Task<string?> GetCheckpointAsync(string scope, CancellationToken cancellationToken);
 

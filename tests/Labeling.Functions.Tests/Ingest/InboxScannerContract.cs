@@ -421,6 +421,32 @@ public abstract class InboxScannerContract
     }
 
     [Fact]
+    public async Task EnqueuePending_WeakTagsFirst_SendsEveryPendingImageOnce_TheWeakOnesInTheFirstMessages()
+    {
+        var b = await CreateBackendAsync();
+        var pets = await b.Store.EnsureDatasetAsync("pets", Ct);
+        var ids = (await b.Store.RegisterImagesAsync(pets, [.. Enumerable.Range(1, 4).Select(i => new NewImage($"inbox/pets/{i}.jpg", $"h{i}"))], Ct))
+            .Select(r => r.ImageId).ToArray();
+        await b.Store.AddTagsAsync([.. ids.Select(id => new ImageTag(id, "cat"))], Ct);
+        var cat = (await b.Store.EnsureClassesAsync(["cat"], Ct))["cat"];
+        var model = await b.Store.RegisterModelAsync(new NewModel("v1", "region-embedding/1", "models/v1.onnx", new string('a', 64)), Ct);
+        // Images 1 and 3 were left weak by v1; a new model sends everything back to pending.
+        await b.Store.WriteLabelsAsync(model, [.. ids.Select((id, i) => new ImageLabels(id, [], [new TagGrounding(cat, i % 2 == 0 ? TagState.Weak : TagState.Grounded)]))], Ct);
+        var v2 = await b.Store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", new string('b', 64)), Ct);
+        await b.Store.MarkStaleForRelabelAsync(v2, null, Ct);
+        var scanner = CreateScanner(b, o => o.LabelBatchSize = 2);
+
+        Assert.Equal(2, await scanner.EnqueuePendingAsync(null, weakTagsFirst: true, Ct));
+
+        var messages = await DrainAsync(b);
+        Assert.Equal(ids.Order(), messages.SelectMany(m => m.ImageIds).Order()); // each once
+        // Batches are formed per pass: the weak images 1 and 3 travel together (in id order they would be [1, 2], [3, 4]).
+        Assert.Contains(messages, m => m.ImageIds.Order().SequenceEqual([ids[0], ids[2]]));
+        Assert.Contains(messages, m => m.ImageIds.Order().SequenceEqual([ids[1], ids[3]]));
+        Assert.Empty(await PendingAsync(b));
+    }
+
+    [Fact]
     public async Task EnqueuePending_ForOneDataset_LeavesTheOthersPending()
     {
         var b = await CreateBackendAsync();

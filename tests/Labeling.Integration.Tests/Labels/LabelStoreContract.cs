@@ -326,6 +326,33 @@ public abstract class LabelStoreContract
     }
 
     [Fact]
+    public async Task GetImageIdsWithWeakTags_FindsImagesWhoseLastLabellingLeftATagWeak_ThenPendingAgain()
+    {
+        var store = await CreateStoreAsync();
+        var (_, pets, model) = await SeedAsync(store, images: 4);
+        await store.AddTagsAsync([new ImageTag(pets[0], "cat"), new ImageTag(pets[1], "cat"), new ImageTag(pets[1], "dog"), new ImageTag(pets[2], "dog")], Ct);
+        var classes = await store.EnsureClassesAsync(["cat", "dog"], Ct);
+        Assert.Empty(await store.GetImageIdsWithWeakTagsAsync(ImageStatus.Pending, null, 0, 10, Ct)); // no state before a model labelled
+
+        // Image 0: cat grounded; image 1: cat grounded, dog weak; image 2: dog weak; image 3: no tags.
+        await store.WriteLabelsAsync(model,
+        [
+            new ImageLabels(pets[0], [Pseudo(classes["cat"], 10, 0.9f)], [new TagGrounding(classes["cat"], TagState.Grounded)]),
+            new ImageLabels(pets[1], [Pseudo(classes["cat"], 10, 0.9f)], [new TagGrounding(classes["cat"], TagState.Grounded), new TagGrounding(classes["dog"], TagState.Weak)]),
+            new ImageLabels(pets[2], [], [new TagGrounding(classes["dog"], TagState.Weak)]),
+            new ImageLabels(pets[3], [], []),
+        ], Ct);
+        Assert.Equal([pets[1], pets[2]], await store.GetImageIdsWithWeakTagsAsync(ImageStatus.Labelled, null, 0, 10, Ct));
+
+        // A relabel generation sends them back to pending: the weak ones are found, paged, per dataset.
+        var v2 = await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", new string('b', 64)), Ct);
+        await store.MarkStaleForRelabelAsync(v2, null, Ct);
+        Assert.Equal([pets[1]], await store.GetImageIdsWithWeakTagsAsync(ImageStatus.Pending, "pets", 0, 1, Ct));
+        Assert.Equal([pets[2]], await store.GetImageIdsWithWeakTagsAsync(ImageStatus.Pending, "pets", pets[1], 1, Ct));
+        Assert.Empty(await store.GetImageIdsWithWeakTagsAsync(ImageStatus.Pending, "cars", 0, 10, Ct));
+    }
+
+    [Fact]
     public async Task GetImageIdsByStatus_PagesInIdOrder_PerDatasetOrAll()
     {
         var store = await CreateStoreAsync();
