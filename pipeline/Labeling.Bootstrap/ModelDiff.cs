@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Labeling.Detection;
 using Labeling.Labels;
 
 namespace Labeling.Bootstrap;
@@ -135,18 +136,7 @@ public static class ModelDiff
         return matched;
     }
 
-    private static float Iou(BoxRow a, BoxRow b)
-    {
-        var w = Math.Min(a.X2, b.X2) - Math.Max(a.X1, b.X1);
-        var h = Math.Min(a.Y2, b.Y2) - Math.Max(a.Y1, b.Y1);
-        if (w <= 0 || h <= 0)
-        {
-            return 0;
-        }
-
-        var intersection = w * h;
-        return intersection / (((a.X2 - a.X1) * (a.Y2 - a.Y1)) + ((b.X2 - b.X1) * (b.Y2 - b.Y1)) - intersection);
-    }
+    private static float Iou(BoxRow a, BoxRow b) => Nms.IoU(a.X1, a.Y1, a.X2, a.Y2, b.X1, b.Y1, b.X2, b.Y2);
 
     private static async Task<Dictionary<long, List<BoxRow>>> BoxesByImageAsync(ILabelStore store, string version, string? dataset, CancellationToken cancellationToken)
     {

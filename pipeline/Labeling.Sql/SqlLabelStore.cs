@@ -706,23 +706,14 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         return previous;
     }
 
-    public async Task<IReadOnlyList<long>> GetImageIdsByStatusAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
-        var ids = await connection.QueryAsync<long>(new CommandDefinition(
-            $"""
-            SELECT i.id FROM images i
-            {(dataset is null ? "" : "JOIN datasets d ON d.id = i.dataset_id AND d.name = @dataset")}
-            WHERE i.status = @status AND i.id > @afterId
-            ORDER BY i.id
-            LIMIT @limit
-            """,
-            new { status = ToDb(status), dataset, afterId, limit }, cancellationToken: cancellationToken));
-        return ids.AsList();
-    }
+    public Task<IReadOnlyList<long>> GetImageIdsByStatusAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken) =>
+        ImageIdsAsync(status, dataset, afterId, limit, "", cancellationToken);
 
-    public async Task<IReadOnlyList<long>> GetImageIdsWithWeakTagsAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<long>> GetImageIdsWithWeakTagsAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken) =>
+        ImageIdsAsync(status, dataset, afterId, limit, "AND EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.state = 'weak')", cancellationToken);
+
+    /// <summary>A page of image ids of a status (and dataset), in id order, with an extra condition on <c>i</c>.</summary>
+    private async Task<IReadOnlyList<long>> ImageIdsAsync(ImageStatus status, string? dataset, long afterId, int limit, string condition, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
@@ -730,8 +721,7 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
             $"""
             SELECT i.id FROM images i
             {(dataset is null ? "" : "JOIN datasets d ON d.id = i.dataset_id AND d.name = @dataset")}
-            WHERE i.status = @status AND i.id > @afterId
-              AND EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.state = 'weak')
+            WHERE i.status = @status AND i.id > @afterId {condition}
             ORDER BY i.id
             LIMIT @limit
             """,

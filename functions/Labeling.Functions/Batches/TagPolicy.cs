@@ -197,16 +197,7 @@ public sealed class TagPolicy
                 continue;
             }
 
-            var w = Math.Min(k.X2, d.X2) - Math.Max(k.X1, d.X1);
-            var h = Math.Min(k.Y2, d.Y2) - Math.Max(k.Y1, d.Y1);
-            if (w <= 0 || h <= 0)
-            {
-                continue;
-            }
-
-            var intersection = w * h;
-            var union = ((k.X2 - k.X1) * (k.Y2 - k.Y1)) + ((d.X2 - d.X1) * (d.Y2 - d.Y1)) - intersection;
-            if (union > 0 && intersection / union >= Options.CrossClassIouThreshold)
+            if (Nms.IoU(k.X1, k.Y1, k.X2, k.Y2, d.X1, d.Y1, d.X2, d.Y2) >= Options.CrossClassIouThreshold)
             {
                 return true;
             }
