@@ -55,6 +55,12 @@ public sealed record RetrainingOptions
     /// <summary>After a promotion, send every image the new model did not label back to the workers (a relabel generation).</summary>
     public bool RelabelAfterPromotion { get; init; } = true;
 
+    /// <summary>Queue a retrain once the pool has grown by this fraction since the active model's run (0, the default: off).</summary>
+    public double TriggerOnGrowth { get; init; }
+
+    /// <summary>Queue a retrain once tags of classes the active model's run never saw appear (default false).</summary>
+    public bool TriggerOnNewTags { get; init; }
+
     /// <summary>In a relabel generation, send the images whose tags are still weak first (default true).</summary>
     public bool RelabelWeakTagsFirst { get; init; } = true;
 
@@ -66,6 +72,10 @@ public sealed record RetrainingOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(CheckpointEvery, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(Threads, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(TagBatchesPerBoxBatch);
+        if (!(TriggerOnGrowth is >= 0 and <= 100))
+        {
+            throw new ArgumentException($"{Section}:TriggerOnGrowth must be a fraction ≥ 0 (0.2: 20 % more images), not {TriggerOnGrowth}.");
+        }
         if (!ModelRegistration.IsValidVersion(VersionPrefix + "-00000000-000000"))
         {
             throw new ArgumentException($"{Section}:VersionPrefix '{VersionPrefix}' must be letters, digits, '.', '-' or '_'.");
@@ -129,6 +139,7 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
         // The gate needs the gold split: fail before training, not after.
         var split = await GoldEvaluation.LoadSplitAsync(store, new GoldEvaluationOptions { Datasets = options.Datasets }, cancellationToken);
         var active = await store.GetActiveModelAsync(cancellationToken);
+        var poolNow = await store.GetPoolSummaryAsync(cancellationToken); // recorded for the growth trigger of the next run
         var folder = Path.GetFullPath(Path.Combine(options.WorkFolder, version));
         Directory.CreateDirectory(folder);
 
@@ -192,6 +203,7 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
             gold = candidate,
             parent = active is null ? null : new { version = active.Version, gold = activeMetrics },
             pool = new { trained.Counts.BoxImages, trained.Counts.TagOnlyImages, trained.Counts.Boxes, classes = trained.Counts.ClassNames.Count },
+            store = new { images = poolNow.Images, tagClasses = poolNow.TagClasses },
             policy = new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, warmStart = warmWeights is not null },
             gate = new { decision.Promote, decision.Reason, options.Gate.APTolerance, options.Gate.APNovelTolerance },
         }), cancellationToken);

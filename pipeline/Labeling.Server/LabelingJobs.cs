@@ -15,10 +15,12 @@ namespace Labeling.Server;
 /// what the dashboard shows as the job's result.
 /// </summary>
 public sealed partial class LabelingJobs(
-    InboxScanner scanner, ILabelStore store, Retrainer retrainer, IOptions<RetrainingOptions> retraining, RetrainStatus status, ILogger<LabelingJobs> logger)
+    InboxScanner scanner, ILabelStore store, Retrainer retrainer, IOptions<RetrainingOptions> retraining, RetrainStatus status,
+    IBackgroundJobClient jobs, JobStorage storage, ILogger<LabelingJobs> logger)
 {
     public const string ScanInboxId = "scan-inbox";
     public const string RetrainId = "retrain";
+    public const string RetrainQueue = "training";
     public const string RelabelId = "relabel";
     public const string RollbackId = "rollback-model";
     public const string PromoteId = "promote-newest-candidate";
@@ -34,6 +36,11 @@ public sealed partial class LabelingJobs(
         if (report.Problems.Count > 0)
         {
             text += ": " + string.Join("; ", report.Problems.Take(20));
+        }
+
+        if (await QueueRetrainIfDueAsync(cancellationToken) is { } reason)
+        {
+            text += $"; retrain queued: {reason}";
         }
 
         return text;
@@ -66,6 +73,33 @@ public sealed partial class LabelingJobs(
             status.Fail(e.Message);
             throw;
         }
+    }
+
+    /// <summary>The optional pool-growth / new-tags trigger (<see cref="RetrainTrigger"/>): queues one retrain unless one is queued or running.</summary>
+    private async Task<string?> QueueRetrainIfDueAsync(CancellationToken cancellationToken)
+    {
+        var options = retraining.Value;
+        if (options.TriggerOnGrowth <= 0 && !options.TriggerOnNewTags)
+        {
+            return null;
+        }
+
+        var reason = RetrainTrigger.Reason(await store.GetPoolSummaryAsync(cancellationToken), await store.GetActiveModelAsync(cancellationToken), options);
+        if (reason is null || status.Current is { Running: true })
+        {
+            return null;
+        }
+
+        var monitoring = storage.GetMonitoringApi();
+        static bool IsRetrain(Hangfire.Common.Job? job) => job?.Type == typeof(LabelingJobs) && job.Method.Name == nameof(RetrainAsync);
+        if (monitoring.EnqueuedJobs(RetrainQueue, 0, 100).Any(j => IsRetrain(j.Value.Job)) || monitoring.ProcessingJobs(0, 100).Any(j => IsRetrain(j.Value.Job)))
+        {
+            return null;
+        }
+
+        jobs.Create<LabelingJobs>(j => j.RetrainAsync(null, CancellationToken.None), new Hangfire.States.EnqueuedState(RetrainQueue));
+        LogRetrainTriggered(logger, reason);
+        return reason;
     }
 
     /// <summary>Manual, from the dashboard ("Trigger now"): the previous model again, and a relabel generation with it.</summary>
@@ -120,6 +154,9 @@ public sealed partial class LabelingJobs(
         var batches = await scanner.EnqueuePendingAsync(dataset, retraining.Value.RelabelWeakTagsFirst, cancellationToken);
         return $"{stale} image(s) not labelled by {active.Version} sent back; {batches} batch(es) queued.";
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retrain queued by the trigger: {Reason}")]
+    private static partial void LogRetrainTriggered(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retrain: {Text}")]
     private static partial void LogRetrainProgress(ILogger logger, string text);

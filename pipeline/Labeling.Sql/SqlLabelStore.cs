@@ -729,6 +729,16 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         return ids.AsList();
     }
 
+    public async Task<PoolSummary> GetPoolSummaryAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var images = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM images WHERE status <> 'failed' AND (split IS NULL OR lower(split) <> 'val')", cancellationToken: cancellationToken));
+        var classes = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(DISTINCT class_id) FROM image_tags", cancellationToken: cancellationToken));
+        return new PoolSummary(images, classes);
+    }
+
     public async Task<string?> GetCheckpointAsync(string scope, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(scope);

@@ -162,6 +162,8 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
             Assert.Equal("demo-r1", metrics.RootElement.GetProperty("parent").GetProperty("version").GetString());
             Assert.Equal(outcome.Decision.Reason, metrics.RootElement.GetProperty("gate").GetProperty("Reason").GetString());
             Assert.True(metrics.RootElement.GetProperty("policy").GetProperty("warmStart").GetBoolean());
+            // The pool the run saw, for the growth trigger of the next one: every non-gold image of the demo.
+            Assert.Equal(Options.BaseImages + Options.TaggedImages, metrics.RootElement.GetProperty("store").GetProperty("images").GetInt64());
         }
 
         // A relabel generation: every image demo-r1 labelled went back to the workers.

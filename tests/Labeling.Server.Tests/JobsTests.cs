@@ -165,6 +165,31 @@ public sealed class JobsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Scan_QueuesOneRetrain_WhenThePoolHasGrownPastTheTrigger_AndNotASecond()
+    {
+        // No server takes the training queue here, so the queued retrain stays visible.
+        await using var workspace = new Workspace(new { Jobs = Workspace.QuietJobs, JobQueues = new[] { "default" } });
+        workspace.SetSection("Retraining", new { TriggerOnGrowth = 0.5 });
+        await workspace.AddModelAsync("v1");
+        var (app, _) = await workspace.StartHostAsync();
+        var store = app.Services.GetRequiredService<ILabelStore>();
+        var pets = await store.EnsureDatasetAsync("pets", Ct);
+        await store.RegisterImagesAsync(pets, [new("inbox/pets/1.jpg", "h1"), new("inbox/pets/2.jpg", "h2")], Ct);
+        // v1's run (as the retrainer records it) saw a pool of 1 image.
+        await store.SetModelMetricsAsync("v1", """{"store": {"images": 1, "tagClasses": 0}}""", Ct);
+        using var scope = app.Services.CreateScope();
+        var jobs = scope.ServiceProvider.GetRequiredService<LabelingJobs>();
+
+        var first = await jobs.ScanInboxAsync(Ct);
+        var second = await jobs.ScanInboxAsync(Ct);
+
+        Assert.Contains("retrain queued: the pool grew from 1 to 2 images since v1", first, StringComparison.Ordinal);
+        Assert.DoesNotContain("retrain queued", second, StringComparison.Ordinal);
+        var queued = app.Services.GetRequiredService<JobStorage>().GetMonitoringApi().EnqueuedJobs(LabelingJobs.RetrainQueue, 0, 10);
+        Assert.Equal(nameof(LabelingJobs.RetrainAsync), Assert.Single(queued).Value.Job.Method.Name);
+    }
+
+    [Fact]
     public async Task Retrain_WithoutAGoldSplit_FailsClearly_AndChangesNothing()
     {
         await _workspace.AddModelAsync("v1");

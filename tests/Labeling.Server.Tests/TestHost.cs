@@ -138,6 +138,14 @@ public sealed class Workspace : IAsyncDisposable
         return (app, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
     }
 
+    /// <summary>Sets a top-level configuration section (other than <c>Server</c>) before a host starts.</summary>
+    public void SetSection(string name, object settings)
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Config))!.AsObject();
+        root[name] = JsonSerializer.SerializeToNode(settings);
+        File.WriteAllText(Config, root.ToJsonString());
+    }
+
     /// <summary>Replaces the <c>Server</c> section before a host starts: for settings that name paths inside this workspace.</summary>
     public void SetServerSettings(object settings)
     {

@@ -113,6 +113,9 @@ public interface ILabelStore
     /// </summary>
     Task<IReadOnlyList<long>> GetImageIdsWithWeakTagsAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken);
 
+    /// <summary>How big the pool is now: images outside the gold split that did not fail, and distinct tag classes.</summary>
+    Task<PoolSummary> GetPoolSummaryAsync(CancellationToken cancellationToken);
+
     /// <summary>The stored scan checkpoint (the last blob name processed) of <paramref name="scope"/>, or null.</summary>
     Task<string?> GetCheckpointAsync(string scope, CancellationToken cancellationToken);
 

@@ -183,3 +183,6 @@ public sealed record NewModel(string Version, string Contract, string BlobUri, s
 public sealed record ModelRecord(
     long Id, string Version, string Contract, string BlobUri, string Sha256, string? EmbeddingSpace, long? ParentId, ModelStatus Status,
     string? Metrics = null, string? StatusReason = null);
+
+/// <summary>The size of the training pool, for the retrain trigger: images outside the gold split that did not fail, and distinct tag classes.</summary>
+public sealed record PoolSummary(long Images, long TagClasses);

@@ -353,6 +353,22 @@ public abstract class LabelStoreContract
     }
 
     [Fact]
+    public async Task PoolSummary_CountsImagesOutsideGoldThatDidNotFail_AndDistinctTagClasses()
+    {
+        var store = await CreateStoreAsync();
+        Assert.Equal(new PoolSummary(0, 0), await store.GetPoolSummaryAsync(Ct));
+        var pets = await store.EnsureDatasetAsync("pets", Ct);
+        var ids = (await store.RegisterImagesAsync(pets,
+            [new("inbox/pets/1.jpg", "h1"), new("inbox/pets/2.jpg", "h2", Split: "train"), new("inbox/pets/3.jpg", "h3", Split: "val"), new("inbox/pets/4.jpg", "h4")], Ct))
+            .Select(r => r.ImageId).ToArray();
+        await store.AddTagsAsync([new ImageTag(ids[0], "cat"), new ImageTag(ids[1], "cat"), new ImageTag(ids[2], "dog"), new ImageTag(ids[3], "fox")], Ct);
+        await store.SetStatusAsync([ids[3]], ImageStatus.Failed, "unreadable", Ct);
+
+        // 1 and 2 count (3 is gold, 4 failed); the tag classes are every distinct one: cat, dog, fox.
+        Assert.Equal(new PoolSummary(2, 3), await store.GetPoolSummaryAsync(Ct));
+    }
+
+    [Fact]
     public async Task GetImageIdsByStatus_PagesInIdOrder_PerDatasetOrAll()
     {
         var store = await CreateStoreAsync();
