@@ -143,91 +143,115 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
         var folder = Path.GetFullPath(Path.Combine(options.WorkFolder, version));
         Directory.CreateDirectory(folder);
 
-        string? activePath = null, warmWeights = null;
-        DetectorConfig? config = null;
-        if (active is not null)
+        var policy = JsonSerializer.Serialize(new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, options.BatchSize, version });
+        var trainingRun = await store.StartTrainingRunAsync(active?.Id, policy, cancellationToken);
+        try
         {
-            activePath = await DownloadAsync(active.BlobUri, Path.Combine(folder, "parent.onnx"), cancellationToken)
-                ?? throw new InvalidOperationException($"The active model {active.Version} has no file at {active.BlobUri}.");
-            var weights = await DownloadAsync($"models/{active.Version}.weights", Path.Combine(folder, "parent.weights"), cancellationToken);
-            var configPath = await DownloadAsync($"models/{active.Version}.config.json", Path.Combine(folder, "parent.config.json"), cancellationToken);
-            if (weights is not null && configPath is not null)
+            string? activePath = null, warmWeights = null;
+            DetectorConfig? config = null;
+            if (active is not null)
             {
-                (warmWeights, config) = (weights, TrainingRun.ReadConfig(configPath));
+                activePath = await DownloadAsync(active.BlobUri, Path.Combine(folder, "parent.onnx"), cancellationToken)
+                    ?? throw new InvalidOperationException($"The active model {active.Version} has no file at {active.BlobUri}.");
+                var weights = await DownloadAsync($"models/{active.Version}.weights", Path.Combine(folder, "parent.weights"), cancellationToken);
+                var configPath = await DownloadAsync($"models/{active.Version}.config.json", Path.Combine(folder, "parent.config.json"), cancellationToken);
+                if (weights is not null && configPath is not null)
+                {
+                    (warmWeights, config) = (weights, TrainingRun.ReadConfig(configPath));
+                }
+                else
+                {
+                    LogNoWeights(_logger, active.Version);
+                }
+            }
+
+            config ??= DetectorConfig.Preset(options.Preset) with { InputSize = options.ImageSize };
+            var modelPath = Path.Combine(folder, version + ".onnx");
+            progress?.Invoke($"training {version}", 0);
+            var trained = await TrainingRun.RunAsync(new TrainingRunRequest
+            {
+                Source = new TrainingPool(store, blobs, new TrainingPoolOptions { Datasets = options.Datasets }),
+                Model = config,
+                Training = new TrainingOptions
+                {
+                    Steps = options.Steps,
+                    BatchSize = options.BatchSize,
+                    LearningRate = options.LearningRate,
+                    WarmupSteps = Math.Min(100, options.Steps / 10),
+                    Threads = options.Threads,
+                    Device = options.Device,
+                    // A host killed mid-training resumes from here when the same run (run id) starts again.
+                    CheckpointFolder = Path.Combine(folder, "checkpoints"),
+                    CheckpointEvery = options.CheckpointEvery,
+                    ReportEvery = Math.Min(10, options.CheckpointEvery),
+                },
+                Sampler = new BatchSamplerOptions { BatchSize = options.BatchSize, BoxWeight = 1, TagWeight = options.TagBatchesPerBoxBatch },
+                OutputPath = modelPath,
+                WarmStartWeights = warmWeights,
+            }, loggers?.CreateLogger("Labeling.Trainer") ?? NullLogger.Instance, p => progress?.Invoke($"training {version}: step {p.Step}/{p.Steps}", 0.8 * p.Step / p.Steps), cancellationToken);
+
+            progress?.Invoke("scoring on the gold split", 0.8);
+            var evaluation = new GoldEvaluationOptions { Threads = options.Threads };
+            var (candidate, _) = await GoldEvaluation.EvaluateAsync(split, blobs, modelPath, evaluation, null, cancellationToken);
+            GoldMetrics? activeMetrics = null;
+            if (activePath is not null)
+            {
+                (activeMetrics, _) = await GoldEvaluation.EvaluateAsync(split, blobs, activePath, evaluation, null, cancellationToken);
+            }
+
+            // Written, read back and hash-checked, loaded, and only then registered: a half-written model never becomes a candidate.
+            await ModelRegistration.RegisterFileAsync(store, blobs, modelPath, version, activate: false, active?.Id, cancellationToken);
+            var decision = PromotionGate.Decide(candidate, activeMetrics, active?.Version, options.Gate);
+            await store.SetModelMetricsAsync(version, JsonSerializer.Serialize(new
+            {
+                gold = candidate,
+                parent = active is null ? null : new { version = active.Version, gold = activeMetrics },
+                pool = new { trained.Counts.BoxImages, trained.Counts.TagOnlyImages, trained.Counts.Boxes, classes = trained.Counts.ClassNames.Count },
+                store = new { images = poolNow.Images, tagClasses = poolNow.TagClasses },
+                policy = new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, warmStart = warmWeights is not null },
+                gate = new { decision.Promote, decision.Reason, options.Gate.APTolerance, options.Gate.APNovelTolerance },
+            }), cancellationToken);
+
+            var relabelled = 0;
+            if (decision.Promote)
+            {
+                await store.ActivateModelAsync(version, cancellationToken);
+                if (options.RelabelAfterPromotion)
+                {
+                    var promoted = await store.GetModelAsync(version, cancellationToken) ?? throw new InvalidOperationException($"{version} vanished after promotion.");
+                    relabelled = await store.MarkStaleForRelabelAsync(promoted.Id, null, cancellationToken);
+                    await scanner.EnqueuePendingAsync(null, options.RelabelWeakTagsFirst, cancellationToken);
+                }
             }
             else
             {
-                LogNoWeights(_logger, active.Version);
+                await store.RejectModelAsync(version, decision.Reason, cancellationToken);
             }
+
+            var registeredModel = await store.GetModelAsync(version, cancellationToken) ?? throw new InvalidOperationException($"{version} vanished after registration.");
+            await store.FinishTrainingRunAsync(trainingRun, TrainingRunStatus.Succeeded, registeredModel.Id,
+                JsonSerializer.Serialize(new { trained.Counts.BoxImages, trained.Counts.TagOnlyImages, trained.Counts.Boxes, classes = trained.Counts.ClassNames.Count, storeImages = poolNow.Images, tagClasses = poolNow.TagClasses }),
+                null, CancellationToken.None);
+            var outcome = new RetrainOutcome(version, active?.Version, warmWeights is not null, trained.Counts, candidate, activeMetrics, decision, relabelled);
+            LogOutcome(_logger, outcome.Summary);
+            progress?.Invoke(outcome.Summary, 1);
+            return outcome;
         }
-
-        config ??= DetectorConfig.Preset(options.Preset) with { InputSize = options.ImageSize };
-        var modelPath = Path.Combine(folder, version + ".onnx");
-        progress?.Invoke($"training {version}", 0);
-        var trained = await TrainingRun.RunAsync(new TrainingRunRequest
+        catch (Exception e)
         {
-            Source = new TrainingPool(store, blobs, new TrainingPoolOptions { Datasets = options.Datasets }),
-            Model = config,
-            Training = new TrainingOptions
+            // The run's record says how it ended, even when the host is shutting down; a store that is gone too
+            // must not hide the run's own error.
+            try
             {
-                Steps = options.Steps,
-                BatchSize = options.BatchSize,
-                LearningRate = options.LearningRate,
-                WarmupSteps = Math.Min(100, options.Steps / 10),
-                Threads = options.Threads,
-                Device = options.Device,
-                // A host killed mid-training resumes from here when the same run (run id) starts again.
-                CheckpointFolder = Path.Combine(folder, "checkpoints"),
-                CheckpointEvery = options.CheckpointEvery,
-                ReportEvery = Math.Min(10, options.CheckpointEvery),
-            },
-            Sampler = new BatchSamplerOptions { BatchSize = options.BatchSize, BoxWeight = 1, TagWeight = options.TagBatchesPerBoxBatch },
-            OutputPath = modelPath,
-            WarmStartWeights = warmWeights,
-        }, loggers?.CreateLogger("Labeling.Trainer") ?? NullLogger.Instance, p => progress?.Invoke($"training {version}: step {p.Step}/{p.Steps}", 0.8 * p.Step / p.Steps), cancellationToken);
-
-        progress?.Invoke("scoring on the gold split", 0.8);
-        var evaluation = new GoldEvaluationOptions { Threads = options.Threads };
-        var (candidate, _) = await GoldEvaluation.EvaluateAsync(split, blobs, modelPath, evaluation, null, cancellationToken);
-        GoldMetrics? activeMetrics = null;
-        if (activePath is not null)
-        {
-            (activeMetrics, _) = await GoldEvaluation.EvaluateAsync(split, blobs, activePath, evaluation, null, cancellationToken);
-        }
-
-        // Written, read back and hash-checked, loaded, and only then registered: a half-written model never becomes a candidate.
-        await ModelRegistration.RegisterFileAsync(store, blobs, modelPath, version, activate: false, active?.Id, cancellationToken);
-        var decision = PromotionGate.Decide(candidate, activeMetrics, active?.Version, options.Gate);
-        await store.SetModelMetricsAsync(version, JsonSerializer.Serialize(new
-        {
-            gold = candidate,
-            parent = active is null ? null : new { version = active.Version, gold = activeMetrics },
-            pool = new { trained.Counts.BoxImages, trained.Counts.TagOnlyImages, trained.Counts.Boxes, classes = trained.Counts.ClassNames.Count },
-            store = new { images = poolNow.Images, tagClasses = poolNow.TagClasses },
-            policy = new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, warmStart = warmWeights is not null },
-            gate = new { decision.Promote, decision.Reason, options.Gate.APTolerance, options.Gate.APNovelTolerance },
-        }), cancellationToken);
-
-        var relabelled = 0;
-        if (decision.Promote)
-        {
-            await store.ActivateModelAsync(version, cancellationToken);
-            if (options.RelabelAfterPromotion)
-            {
-                var promoted = await store.GetModelAsync(version, cancellationToken) ?? throw new InvalidOperationException($"{version} vanished after promotion.");
-                relabelled = await store.MarkStaleForRelabelAsync(promoted.Id, null, cancellationToken);
-                await scanner.EnqueuePendingAsync(null, options.RelabelWeakTagsFirst, cancellationToken);
+                await store.FinishTrainingRunAsync(trainingRun, e is OperationCanceledException ? TrainingRunStatus.Cancelled : TrainingRunStatus.Failed, null, null, e.Message, CancellationToken.None);
             }
-        }
-        else
-        {
-            await store.RejectModelAsync(version, decision.Reason, cancellationToken);
-        }
+            catch (Exception recordError) when (recordError is not OperationCanceledException)
+            {
+                LogRunNotRecorded(_logger, trainingRun, recordError.Message);
+            }
 
-        var outcome = new RetrainOutcome(version, active?.Version, warmWeights is not null, trained.Counts, candidate, activeMetrics, decision, relabelled);
-        LogOutcome(_logger, outcome.Summary);
-        progress?.Invoke(outcome.Summary, 1);
-        return outcome;
+            throw;
+        }
     }
 
     /// <summary>Copies a blob to <paramref name="path"/>; null when there is no such blob.</summary>
@@ -250,6 +274,9 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The active model {Version} has no weights or config in models/: the candidate trains from scratch.")]
     private static partial void LogNoWeights(ILogger logger, string version);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Training run {Run} ended, but its end could not be recorded: {Reason}")]
+    private static partial void LogRunNotRecorded(ILogger logger, long run, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retraining: {Summary}")]
     private static partial void LogOutcome(ILogger logger, string summary);

@@ -70,7 +70,7 @@ public static partial class LabelingCli
                 await WriteJsonAsync(context.Output, models.Select(m => new
                 {
                     m.Version, m.Contract, space = m.EmbeddingSpace, status = m.Status.ToString().ToLowerInvariant(), reason = m.StatusReason,
-                    parent = models.FirstOrDefault(p => p.Id == m.ParentId)?.Version, blob = m.BlobUri, m.Sha256,
+                    parent = models.FirstOrDefault(p => p.Id == m.ParentId)?.Version, trainingRun = m.TrainingRunId, blob = m.BlobUri, m.Sha256,
                     metrics = m.Metrics is null ? (System.Text.Json.JsonElement?)null : System.Text.Json.JsonDocument.Parse(m.Metrics).RootElement.Clone(),
                 }));
                 return 0;

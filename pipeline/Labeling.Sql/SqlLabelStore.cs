@@ -584,7 +584,7 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
             """
             SELECT id AS Id, version AS Version, contract AS Contract, blob_uri AS BlobUri, sha256 AS Sha256,
                    embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status,
-                   CAST(metrics AS text) AS Metrics, status_reason AS StatusReason
+                   CAST(metrics AS text) AS Metrics, status_reason AS StatusReason, training_run_id AS TrainingRunId
             FROM models WHERE version = @version
             """,
             new { version }, cancellationToken: cancellationToken));
@@ -600,7 +600,7 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
             """
             SELECT id AS Id, version AS Version, contract AS Contract, blob_uri AS BlobUri, sha256 AS Sha256,
                    embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status,
-                   CAST(metrics AS text) AS Metrics, status_reason AS StatusReason
+                   CAST(metrics AS text) AS Metrics, status_reason AS StatusReason, training_run_id AS TrainingRunId
             FROM models ORDER BY id
             """,
             cancellationToken: cancellationToken));
@@ -638,18 +638,7 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(version);
         ArgumentNullException.ThrowIfNull(metricsJson);
-        try
-        {
-            using var document = System.Text.Json.JsonDocument.Parse(metricsJson);
-            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
-            {
-                throw new ArgumentException($"Model metrics must be a JSON object, not {document.RootElement.ValueKind}.", nameof(metricsJson));
-            }
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new ArgumentException($"Model metrics are not valid JSON: {e.Message}", nameof(metricsJson), e);
-        }
+        RequireJsonObject(metricsJson, "Model metrics");
 
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
         var updated = await connection.ExecuteAsync(new CommandDefinition(
@@ -727,6 +716,78 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
             """,
             new { status = ToDb(status), dataset, afterId, limit }, cancellationToken: cancellationToken));
         return ids.AsList();
+    }
+
+    public async Task<long> StartTrainingRunAsync(long? parentModelId, string policyJson, CancellationToken cancellationToken)
+    {
+        RequireJsonObject(policyJson, nameof(policyJson));
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"INSERT INTO training_runs (parent_model_id, status, pool_policy) VALUES (@parentModelId, 'running', {JsonParameter("policy")}) RETURNING id",
+            new { parentModelId, policy = policyJson }, cancellationToken: cancellationToken));
+    }
+
+    public async Task FinishTrainingRunAsync(long runId, TrainingRunStatus status, long? modelId, string? poolStatsJson, string? error, CancellationToken cancellationToken)
+    {
+        if (status == TrainingRunStatus.Running)
+        {
+            throw new ArgumentException("A finished run is succeeded, failed or cancelled.", nameof(status));
+        }
+
+        if (poolStatsJson is not null)
+        {
+            RequireJsonObject(poolStatsJson, nameof(poolStatsJson));
+        }
+
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var updated = await connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            UPDATE training_runs SET status = @status, model_id = @modelId, pool_stats = {JsonParameter("stats")}, error = @error, finished_at = {NowSql}
+            WHERE id = @runId
+            """,
+            new { runId, status = status.ToString().ToLowerInvariant(), modelId, stats = poolStatsJson, error }, transaction, cancellationToken: cancellationToken));
+        if (updated == 0)
+        {
+            throw new InvalidOperationException($"No training run {runId}.");
+        }
+
+        if (modelId is not null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE models SET training_run_id = @runId WHERE id = @modelId", new { runId, modelId }, transaction, cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<TrainingRunRecord>> ListTrainingRunsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<TrainingRunRow>(new CommandDefinition(
+            """
+            SELECT id AS Id, parent_model_id AS ParentModelId, model_id AS ModelId, status AS Status,
+                   CAST(pool_policy AS text) AS Policy, CAST(pool_stats AS text) AS PoolStats, error AS Error
+            FROM training_runs ORDER BY id
+            """,
+            cancellationToken: cancellationToken));
+        return [.. rows.Select(r => new TrainingRunRecord(r.Id, r.ParentModelId, r.ModelId, Enum.Parse<TrainingRunStatus>(r.Status, ignoreCase: true), r.Policy, r.PoolStats, r.Error))];
+    }
+
+    private static void RequireJsonObject(string json, string name)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                throw new ArgumentException($"{name} must be a JSON object, not {document.RootElement.ValueKind}.", name);
+            }
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new ArgumentException($"{name} is not valid JSON: {e.Message}", name, e);
+        }
     }
 
     public async Task<PoolSummary> GetPoolSummaryAsync(CancellationToken cancellationToken)
@@ -897,6 +958,17 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         public long Boxes { get; set; }
     }
 
+    private sealed class TrainingRunRow
+    {
+        public long Id { get; set; }
+        public long? ParentModelId { get; set; }
+        public long? ModelId { get; set; }
+        public string Status { get; set; } = "";
+        public string? Policy { get; set; }
+        public string? PoolStats { get; set; }
+        public string? Error { get; set; }
+    }
+
     private sealed class ModelRow
     {
         public long Id { get; set; }
@@ -909,8 +981,9 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         public string Status { get; set; } = "";
         public string? Metrics { get; set; }
         public string? StatusReason { get; set; }
+        public long? TrainingRunId { get; set; }
 
         public ModelRecord ToRecord() =>
-            new(Id, Version, Contract, BlobUri, Sha256, EmbeddingSpace, ParentId, Enum.Parse<ModelStatus>(Status, ignoreCase: true), Metrics, StatusReason);
+            new(Id, Version, Contract, BlobUri, Sha256, EmbeddingSpace, ParentId, Enum.Parse<ModelStatus>(Status, ignoreCase: true), Metrics, StatusReason, TrainingRunId);
     }
 }

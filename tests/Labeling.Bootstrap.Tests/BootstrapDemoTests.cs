@@ -166,6 +166,10 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
             Assert.Equal(Options.BaseImages + Options.TaggedImages, metrics.RootElement.GetProperty("store").GetProperty("images").GetInt64());
         }
 
+        // The run's record: succeeded, from demo-r1, to the candidate, which points back at it.
+        var run = Assert.Single(await store.ListTrainingRunsAsync(Ct));
+        Assert.Equal((TrainingRunStatus.Succeeded, parent.Id, candidate.Id, run.Id), (run.Status, run.ParentModelId, run.ModelId, candidate.TrainingRunId));
+
         // A relabel generation: every image demo-r1 labelled went back to the workers.
         Assert.True(labelledBefore > 0);
         Assert.Equal(labelledBefore, outcome.Relabelled);
@@ -205,6 +209,8 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
         var outcome = await retrainer.RunAsync(options, "job-7", null, Ct);
 
         Assert.Contains(logs.Messages, m => m.Contains("Training resumed at step 4", StringComparison.Ordinal));
+        // Two run records: the killed one cancelled, the second succeeded.
+        Assert.Equal([TrainingRunStatus.Cancelled, TrainingRunStatus.Succeeded], (await services.GetRequiredService<ILabelStore>().ListTrainingRunsAsync(Ct)).Select(r => r.Status));
         Assert.Equal("auto-job-7", outcome.Version);
         Assert.NotNull(await services.GetRequiredService<ILabelStore>().GetModelAsync("auto-job-7", Ct));
     }

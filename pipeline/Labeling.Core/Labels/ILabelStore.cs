@@ -113,6 +113,18 @@ public interface ILabelStore
     /// </summary>
     Task<IReadOnlyList<long>> GetImageIdsWithWeakTagsAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken);
 
+    /// <summary>Records a training run as running, with its pool policy (a JSON object); returns its id.</summary>
+    Task<long> StartTrainingRunAsync(long? parentModelId, string policyJson, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Ends run <paramref name="runId"/>: its status, the model it registered (whose <c>training_run_id</c> then points
+    /// back at it), what the pool held (JSON object) and, for a failure, why.
+    /// </summary>
+    Task FinishTrainingRunAsync(long runId, TrainingRunStatus status, long? modelId, string? poolStatsJson, string? error, CancellationToken cancellationToken);
+
+    /// <summary>Every training run, in id order.</summary>
+    Task<IReadOnlyList<TrainingRunRecord>> ListTrainingRunsAsync(CancellationToken cancellationToken);
+
     /// <summary>How big the pool is now: images outside the gold split that did not fail, and distinct tag classes.</summary>
     Task<PoolSummary> GetPoolSummaryAsync(CancellationToken cancellationToken);
 

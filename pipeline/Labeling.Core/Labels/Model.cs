@@ -180,9 +180,29 @@ public sealed record NewModel(string Version, string Contract, string BlobUri, s
 /// <param name="Status">Candidate, active, retired or rejected.</param>
 /// <param name="Metrics">The evaluation the promotion gate stored (a JSON object), or null.</param>
 /// <param name="StatusReason">Why it has its status when a gate or a person said so (a rejection's reason), or null.</param>
+/// <param name="TrainingRunId">The training run that made it, when a retraining run did.</param>
 public sealed record ModelRecord(
     long Id, string Version, string Contract, string BlobUri, string Sha256, string? EmbeddingSpace, long? ParentId, ModelStatus Status,
-    string? Metrics = null, string? StatusReason = null);
+    string? Metrics = null, string? StatusReason = null, long? TrainingRunId = null);
 
 /// <summary>The size of the training pool, for the retrain trigger: images outside the gold split that did not fail, and distinct tag classes.</summary>
 public sealed record PoolSummary(long Images, long TagClasses);
+
+/// <summary>How a training run ended (or that it still runs).</summary>
+public enum TrainingRunStatus
+{
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>A training run of the registry: what it started from, what it made, how it ended.</summary>
+/// <param name="Id">Its id (a model's <c>training_run_id</c>).</param>
+/// <param name="ParentModelId">The model it warm-started from, or null.</param>
+/// <param name="ModelId">The model it registered, once it did.</param>
+/// <param name="Status">Running, succeeded, failed or cancelled.</param>
+/// <param name="Policy">The pool policy and training settings (JSON).</param>
+/// <param name="PoolStats">What the pool held (JSON), once known.</param>
+/// <param name="Error">Why it failed.</param>
+public sealed record TrainingRunRecord(long Id, long? ParentModelId, long? ModelId, TrainingRunStatus Status, string? Policy, string? PoolStats, string? Error);

@@ -369,6 +369,30 @@ public abstract class LabelStoreContract
     }
 
     [Fact]
+    public async Task TrainingRuns_StartRunning_FinishWithTheirModel_OrTheirError()
+    {
+        var store = await CreateStoreAsync();
+        var parent = await store.RegisterModelAsync(new NewModel("v1", "region-embedding/1", "models/v1.onnx", "a"), Ct);
+        var good = await store.StartTrainingRunAsync(parent, """{"steps": 1000, "datasets": null}""", Ct);
+        var bad = await store.StartTrainingRunAsync(parent, "{}", Ct);
+        Assert.Equal(TrainingRunStatus.Running, (await store.ListTrainingRunsAsync(Ct))[0].Status);
+
+        var child = await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", "b", null, parent), Ct);
+        await store.FinishTrainingRunAsync(good, TrainingRunStatus.Succeeded, child, """{"boxImages": 989}""", null, Ct);
+        await store.FinishTrainingRunAsync(bad, TrainingRunStatus.Failed, null, null, "The training data ran out after 3 steps.", Ct);
+
+        var runs = await store.ListTrainingRunsAsync(Ct);
+        Assert.Equal((good, parent, (long?)child, TrainingRunStatus.Succeeded), (runs[0].Id, runs[0].ParentModelId, runs[0].ModelId, runs[0].Status));
+        Assert.Equal(989, System.Text.Json.JsonDocument.Parse(runs[0].PoolStats!).RootElement.GetProperty("boxImages").GetInt32());
+        Assert.Equal(1000, System.Text.Json.JsonDocument.Parse(runs[0].Policy!).RootElement.GetProperty("steps").GetInt32());
+        Assert.Equal((TrainingRunStatus.Failed, "The training data ran out after 3 steps."), (runs[1].Status, runs[1].Error));
+        Assert.Equal(good, (await store.GetModelAsync("v2", Ct))!.TrainingRunId);
+        await Assert.ThrowsAsync<ArgumentException>(() => store.StartTrainingRunAsync(null, "not json", Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.FinishTrainingRunAsync(good, TrainingRunStatus.Running, null, null, null, Ct));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.FinishTrainingRunAsync(999, TrainingRunStatus.Failed, null, null, "x", Ct));
+    }
+
+    [Fact]
     public async Task GetImageIdsByStatus_PagesInIdOrder_PerDatasetOrAll()
     {
         var store = await CreateStoreAsync();
