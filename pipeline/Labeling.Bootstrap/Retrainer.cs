@@ -200,13 +200,14 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
             }
 
             // Written, read back and hash-checked, loaded, and only then registered: a half-written model never becomes a candidate.
-            await ModelRegistration.RegisterFileAsync(store, blobs, modelPath, version, activate: false, active?.Id, cancellationToken);
+            var registered = await ModelRegistration.RegisterFileAsync(store, blobs, modelPath, version, activate: false, active?.Id, cancellationToken);
             var decision = PromotionGate.Decide(candidate, activeMetrics, active?.Version, options.Gate);
+            var poolStats = new { trained.Counts.BoxImages, trained.Counts.TagOnlyImages, trained.Counts.Boxes, classes = trained.Counts.ClassNames.Count };
             await store.SetModelMetricsAsync(version, JsonSerializer.Serialize(new
             {
                 gold = candidate,
                 parent = active is null ? null : new { version = active.Version, gold = activeMetrics },
-                pool = new { trained.Counts.BoxImages, trained.Counts.TagOnlyImages, trained.Counts.Boxes, classes = trained.Counts.ClassNames.Count },
+                pool = poolStats,
                 store = new { images = poolNow.Images, tagClasses = poolNow.TagClasses },
                 policy = new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, warmStart = warmWeights is not null },
                 gate = new { decision.Promote, decision.Reason, options.Gate.APTolerance, options.Gate.APNovelTolerance },
@@ -218,8 +219,7 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
                 await store.ActivateModelAsync(version, cancellationToken);
                 if (options.RelabelAfterPromotion)
                 {
-                    var promoted = await store.GetModelAsync(version, cancellationToken) ?? throw new InvalidOperationException($"{version} vanished after promotion.");
-                    relabelled = await store.MarkStaleForRelabelAsync(promoted.Id, null, cancellationToken);
+                    relabelled = await store.MarkStaleForRelabelAsync(registered.Id, null, cancellationToken);
                     await scanner.EnqueuePendingAsync(null, options.RelabelWeakTagsFirst, cancellationToken);
                 }
             }
@@ -228,10 +228,8 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
                 await store.RejectModelAsync(version, decision.Reason, cancellationToken);
             }
 
-            var registeredModel = await store.GetModelAsync(version, cancellationToken) ?? throw new InvalidOperationException($"{version} vanished after registration.");
-            await store.FinishTrainingRunAsync(trainingRun, TrainingRunStatus.Succeeded, registeredModel.Id,
-                JsonSerializer.Serialize(new { trained.Counts.BoxImages, trained.Counts.TagOnlyImages, trained.Counts.Boxes, classes = trained.Counts.ClassNames.Count, storeImages = poolNow.Images, tagClasses = poolNow.TagClasses }),
-                null, CancellationToken.None);
+            await store.FinishTrainingRunAsync(trainingRun, TrainingRunStatus.Succeeded, registered.Id,
+                JsonSerializer.Serialize(new { pool = poolStats, store = new { images = poolNow.Images, tagClasses = poolNow.TagClasses } }), null, CancellationToken.None);
             var outcome = new RetrainOutcome(version, active?.Version, warmWeights is not null, trained.Counts, candidate, activeMetrics, decision, relabelled);
             LogOutcome(_logger, outcome.Summary);
             progress?.Invoke(outcome.Summary, 1);
