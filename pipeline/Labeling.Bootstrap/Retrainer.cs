@@ -64,6 +64,15 @@ public sealed record RetrainingOptions
     /// <summary>In a relabel generation, send the images whose tags are still weak first (default true).</summary>
     public bool RelabelWeakTagsFirst { get; init; } = true;
 
+    /// <summary>How often a running run records that its process is alive (default 30 s).</summary>
+    public TimeSpan HeartbeatEvery { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A running run whose heartbeat is older than this is taken for dead (its host was killed) and resumed from its
+    /// last checkpoint (default 10 min). A run of a dead process on the same machine is resumed at once.
+    /// </summary>
+    public TimeSpan OrphanAfter { get; init; } = TimeSpan.FromMinutes(10);
+
     public void Validate()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(WorkFolder);
@@ -81,6 +90,11 @@ public sealed record RetrainingOptions
             throw new ArgumentException($"{Section}:VersionPrefix '{VersionPrefix}' must be letters, digits, '.', '-' or '_'.");
         }
 
+        if (HeartbeatEvery <= TimeSpan.Zero || OrphanAfter < 2 * HeartbeatEvery)
+        {
+            throw new ArgumentException($"{Section}:HeartbeatEvery must be positive and {Section}:OrphanAfter at least twice as long (a live run would be taken for dead), not {HeartbeatEvery} and {OrphanAfter}.");
+        }
+
         Gate.Validate();
         DetectorConfig.Preset(Preset);
     }
@@ -95,13 +109,15 @@ public sealed record RetrainingOptions
 /// <param name="Active">The parent's scores on the same split, or null.</param>
 /// <param name="Decision">The gate's verdict.</param>
 /// <param name="Relabelled">Images sent back to the workers after a promotion.</param>
+/// <param name="ResumedFromStep">The checkpoint step training continued from (an interrupted run), or null.</param>
 public sealed record RetrainOutcome(
     string Version, string? Parent, bool WarmStarted, TrainingSourceCounts Pool, GoldMetrics Candidate, GoldMetrics? Active,
-    GateDecision Decision, int Relabelled)
+    GateDecision Decision, int Relabelled, int? ResumedFromStep = null)
 {
     /// <summary>One line for the dashboard's job result and the CLI.</summary>
     public string Summary =>
-        $"{Version} {(Decision.Promote ? "promoted" : "rejected")}: {Decision.Reason}. Trained {(WarmStarted ? $"from {Parent}" : "from scratch")} on "
+        $"{Version} {(Decision.Promote ? "promoted" : "rejected")}: {Decision.Reason}. Trained {(WarmStarted ? $"from {Parent}" : "from scratch")}"
+        + (ResumedFromStep is { } step ? $" (resumed at step {step})" : "") + " on "
         + $"{Pool.BoxImages} box image(s), {Pool.TagOnlyImages} tag-only image(s), {Pool.Boxes} box(es)"
         + (Decision.Promote ? $"; {Relabelled} image(s) sent to be relabelled." : ".");
 }
@@ -121,16 +137,36 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
     /// retried after its host died finds its version folder and resumes from the last checkpoint); null names it by
     /// the UTC time.
     /// </summary>
-    public async Task<RetrainOutcome> RunAsync(RetrainingOptions options, string? runId, Action<string, double>? progress, CancellationToken cancellationToken)
+    public Task<RetrainOutcome> RunAsync(RetrainingOptions options, string? runId, Action<string, double>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
         var version = $"{options.VersionPrefix}-{runId ?? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}";
         if (!ModelRegistration.IsValidVersion(version))
         {
             throw new ArgumentException($"Run id '{runId}' does not make a valid model version.", nameof(runId));
         }
 
+        return RunVersionAsync(options, version, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Continues the run that builds <paramref name="version"/> (its host died): training picks up at the last
+    /// checkpoint in its folder, then it is scored, registered and gated like any run.
+    /// </summary>
+    public Task<RetrainOutcome> ResumeAsync(RetrainingOptions options, string version, Action<string, double>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!ModelRegistration.IsValidVersion(version))
+        {
+            throw new ArgumentException($"'{version}' is not a model version.", nameof(version));
+        }
+
+        return RunVersionAsync(options, version, progress, cancellationToken);
+    }
+
+    private async Task<RetrainOutcome> RunVersionAsync(RetrainingOptions options, string version, Action<string, double>? progress, CancellationToken cancellationToken)
+    {
+        options.Validate();
         if (await store.GetModelAsync(version, cancellationToken) is not null)
         {
             throw new InvalidOperationException($"Model {version} is registered already: this run finished before.");
@@ -143,8 +179,19 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
         var folder = Path.GetFullPath(Path.Combine(options.WorkFolder, version));
         Directory.CreateDirectory(folder);
 
+        var checkpoints = Path.Combine(folder, "checkpoints");
+        var resumedFrom = Checkpoints.LastStep(checkpoints);
+        // A run of this version that is still marked running died without a word (a host re-queued its job): this one
+        // takes over, and the record says so.
+        foreach (var stale in (await store.ListTrainingRunsAsync(cancellationToken)).Where(r => r.Status == TrainingRunStatus.Running && r.Version == version))
+        {
+            await store.InterruptTrainingRunAsync(stale.Id, $"interrupted: its process ({stale.Owner}) stopped; a new run continues {version} from step {resumedFrom ?? 0}", cancellationToken);
+        }
+
         var policy = JsonSerializer.Serialize(new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, options.BatchSize, version });
-        var trainingRun = await store.StartTrainingRunAsync(active?.Id, policy, cancellationToken);
+        var trainingRun = await store.StartTrainingRunAsync(new NewTrainingRun(active?.Id, policy, version, RunOwner.Current, resumedFrom), cancellationToken);
+        using var heartbeat = new RunHeartbeat(store, trainingRun, options.HeartbeatEvery, cancellationToken);
+        cancellationToken = heartbeat.Token;
         try
         {
             string? activePath = null, warmWeights = null;
@@ -181,7 +228,7 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
                     Threads = options.Threads,
                     Device = options.Device,
                     // A host killed mid-training resumes from here when the same run (run id) starts again.
-                    CheckpointFolder = Path.Combine(folder, "checkpoints"),
+                    CheckpointFolder = checkpoints,
                     CheckpointEvery = options.CheckpointEvery,
                     ReportEvery = Math.Min(10, options.CheckpointEvery),
                 },
@@ -209,7 +256,7 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
                 parent = active is null ? null : new { version = active.Version, gold = activeMetrics },
                 pool = poolStats,
                 store = new { images = poolNow.Images, tagClasses = poolNow.TagClasses },
-                policy = new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, warmStart = warmWeights is not null },
+                policy = new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, warmStart = warmWeights is not null, resumedFromStep = resumedFrom },
                 gate = new { decision.Promote, decision.Reason, options.Gate.APTolerance, options.Gate.APNovelTolerance },
             }), cancellationToken);
 
@@ -230,10 +277,15 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
 
             await store.FinishTrainingRunAsync(trainingRun, TrainingRunStatus.Succeeded, registered.Id,
                 JsonSerializer.Serialize(new { pool = poolStats, store = new { images = poolNow.Images, tagClasses = poolNow.TagClasses } }), null, CancellationToken.None);
-            var outcome = new RetrainOutcome(version, active?.Version, warmWeights is not null, trained.Counts, candidate, activeMetrics, decision, relabelled);
+            var outcome = new RetrainOutcome(version, active?.Version, warmWeights is not null, trained.Counts, candidate, activeMetrics, decision, relabelled, resumedFrom);
             LogOutcome(_logger, outcome.Summary);
             progress?.Invoke(outcome.Summary, 1);
             return outcome;
+        }
+        catch (OperationCanceledException) when (heartbeat.TakenOver)
+        {
+            // Another host took this run for dead and resumes it; its record says so already.
+            throw new InvalidOperationException($"Training run {trainingRun} ({version}) stopped: another host took it for dead (no heartbeat for {options.OrphanAfter}) and resumes it.");
         }
         catch (Exception e)
         {

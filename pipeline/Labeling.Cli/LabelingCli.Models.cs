@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using Labeling.Blobs;
 using Labeling.Detection;
@@ -18,6 +19,46 @@ public static partial class LabelingCli
         command.Subcommands.Add(ModelsActivateCommand(context));
         command.Subcommands.Add(ModelsRejectCommand(context));
         command.Subcommands.Add(ModelsRollbackCommand(context));
+        command.Subcommands.Add(ModelsRunsCommand(context));
+        return command;
+    }
+
+    private static Command ModelsRunsCommand(CliContext context)
+    {
+        var command = new Command("runs", "List the retraining runs: the candidate each builds, its parent, how it ended (or that it runs, with its process and last heartbeat), the checkpoint step it resumed from, the model it made.");
+        context.SetAction(command, async (parse, services, cancellationToken) =>
+        {
+            var store = services.GetRequiredService<ILabelStore>();
+            var runs = await store.ListTrainingRunsAsync(cancellationToken);
+            var models = (await store.ListModelsAsync(cancellationToken)).ToDictionary(m => m.Id, m => m.Version);
+            string? Version(long? id) => id is { } key && models.TryGetValue(key, out var v) ? v : null;
+            if (parse.GetValue(context.JsonOption))
+            {
+                await WriteJsonAsync(context.Output, runs.Select(r => new
+                {
+                    r.Id, r.Version, status = r.Status.ToString().ToLowerInvariant(), parent = Version(r.ParentModelId), model = Version(r.ModelId),
+                    r.Owner, r.StartedAt, r.HeartbeatAt, r.ResumedFromStep, r.Error,
+                }));
+                return 0;
+            }
+
+            if (runs.Count == 0)
+            {
+                await context.Output.WriteLineAsync("No retraining runs yet: `labeling retrain`, or the retrain job on the dashboard.");
+                return 0;
+            }
+
+            var table = new Table().AddColumns("Run", "Candidate", "Parent", "Status", "Resumed at", "Started", "Last heartbeat", "Model", "Error");
+            foreach (var r in runs)
+            {
+                table.AddRow(r.Id.ToString(CultureInfo.InvariantCulture), Markup.Escape(r.Version ?? "-"), Markup.Escape(Version(r.ParentModelId) ?? "-"),
+                    r.Status.ToString().ToLowerInvariant(), r.ResumedFromStep?.ToString(CultureInfo.InvariantCulture) ?? "", $"{r.StartedAt:u}", $"{r.HeartbeatAt:u}",
+                    Markup.Escape(Version(r.ModelId) ?? ""), Markup.Escape(r.Error ?? ""));
+            }
+
+            context.Console().Write(table);
+            return 0;
+        });
         return command;
     }
 

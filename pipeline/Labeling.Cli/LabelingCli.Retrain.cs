@@ -21,8 +21,9 @@ public static partial class LabelingCli
         var apToleranceOption = new Option<double>("--ap-tolerance") { Description = "Largest drop in gold AP the gate lets through.", DefaultValueFactory = _ => defaults.Gate.APTolerance };
         var novelToleranceOption = new Option<double>("--novel-tolerance") { Description = "Largest drop in gold AP-novel the gate lets through.", DefaultValueFactory = _ => defaults.Gate.APNovelTolerance };
         var workOption = new Option<DirectoryInfo?>("--work") { Description = "Where the run's files go (default ./data/retraining)." };
+        var resumeOption = new Option<string?>("--resume") { Description = "Continue the run that builds this candidate version (its process died) from its last checkpoint; `labeling models runs` lists them." };
         var command = new Command("retrain", "One retraining run now: warm-start from the active model, train on the pool, score candidate and active model on the gold split, then promote (and send images to be relabelled) or reject with the reason.");
-        foreach (var option in new Option[] { stepsOption, lrOption, threadsOption, datasetOption, apToleranceOption, novelToleranceOption, workOption })
+        foreach (var option in new Option[] { stepsOption, lrOption, threadsOption, datasetOption, apToleranceOption, novelToleranceOption, workOption, resumeOption })
         {
             command.Options.Add(option);
         }
@@ -50,14 +51,18 @@ public static partial class LabelingCli
 
             var retrainer = new Retrainer(services.GetRequiredService<ILabelStore>(), services.GetRequiredService<IBlobStore>(),
                 services.GetRequiredService<InboxScanner>(), services.GetService<ILoggerFactory>());
+            var resume = parse.GetValue(resumeOption);
+            Task<RetrainOutcome> RunAsync(Action<string, double>? progress) => resume is null
+                ? retrainer.RunAsync(options, null, progress, cancellationToken)
+                : retrainer.ResumeAsync(options, resume, progress, cancellationToken);
             RetrainOutcome outcome;
             if (parse.GetValue(context.JsonOption))
             {
-                outcome = await retrainer.RunAsync(options, null, null, cancellationToken);
+                outcome = await RunAsync(null);
                 await WriteJsonAsync(context.Output, new
                 {
                     outcome.Version, outcome.Parent, outcome.WarmStarted, promoted = outcome.Decision.Promote, reason = outcome.Decision.Reason,
-                    gold = outcome.Candidate, parentGold = outcome.Active, outcome.Relabelled,
+                    gold = outcome.Candidate, parentGold = outcome.Active, outcome.Relabelled, outcome.ResumedFromStep,
                     pool = new { outcome.Pool.BoxImages, outcome.Pool.TagOnlyImages, outcome.Pool.Boxes },
                 });
                 return outcome.Decision.Promote ? 0 : 3;
@@ -69,11 +74,11 @@ public static partial class LabelingCli
                 .StartAsync(async ctx =>
                 {
                     var task = ctx.AddTask("Retraining", maxValue: 1);
-                    result = await retrainer.RunAsync(options, null, (text, fraction) =>
+                    result = await RunAsync((text, fraction) =>
                     {
                         task.Value = fraction;
                         task.Description = Markup.Escape(text.Length > 90 ? text[..90] + "…" : text);
-                    }, cancellationToken);
+                    });
                     task.Value = 1;
                 });
             outcome = result!;

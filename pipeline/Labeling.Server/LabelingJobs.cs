@@ -43,8 +43,39 @@ public sealed partial class LabelingJobs(
             text += $"; retrain queued: {reason}";
         }
 
+        // A training host on another machine that died shows only as a stale heartbeat: look every scan.
+        foreach (var version in await ResumeOrphanedRunsAsync(store, jobs, retraining.Value, logger, cancellationToken))
+        {
+            text += $"; interrupted retrain {version} resumed";
+        }
+
         return text;
     }
+
+    /// <summary>
+    /// Claims the training runs whose process died (<see cref="TrainingRecovery"/>) and queues one
+    /// <see cref="ResumeRetrainAsync"/> job per candidate on the training queue; returns the versions.
+    /// </summary>
+    internal static async Task<IReadOnlyList<string>> ResumeOrphanedRunsAsync(
+        ILabelStore store, IBackgroundJobClient jobs, RetrainingOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        var versions = await TrainingRecovery.ClaimOrphansAsync(store, options, DateTimeOffset.UtcNow, cancellationToken);
+        foreach (var version in versions)
+        {
+            var id = jobs.Create<LabelingJobs>(j => j.ResumeRetrainAsync(version, null, CancellationToken.None), new Hangfire.States.EnqueuedState(RetrainQueue));
+            LogResumeQueued(logger, version, id);
+        }
+
+        return versions;
+    }
+
+    /// <summary>Continues a retraining run whose host died, from its last checkpoint (queued by <see cref="ResumeOrphanedRunsAsync"/>).</summary>
+    [JobDisplayName("Resume retraining {0}")]
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    [Queue("training")]
+    public Task<string> ResumeRetrainAsync(string version, PerformContext? context, CancellationToken cancellationToken) =>
+        TrackRetrainAsync(progress => retrainer.ResumeAsync(retraining.Value, version, progress, cancellationToken));
 
     /// <summary>
     /// One retraining run (<see cref="Retrainer"/>): warm start from the active model, train on the pool, gate on the
@@ -55,16 +86,20 @@ public sealed partial class LabelingJobs(
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
     [Queue("training")]
-    public async Task<string> RetrainAsync(PerformContext? context, CancellationToken cancellationToken)
+    public Task<string> RetrainAsync(PerformContext? context, CancellationToken cancellationToken) =>
+        TrackRetrainAsync(progress => retrainer.RunAsync(retraining.Value, context?.BackgroundJob.Id, progress, cancellationToken));
+
+    /// <summary>Runs a retraining run with its progress on the dashboard's tile and in the log.</summary>
+    private async Task<string> TrackRetrainAsync(Func<Action<string, double>, Task<RetrainOutcome>> run)
     {
         status.Start();
         try
         {
-            var outcome = await retrainer.RunAsync(retraining.Value, context?.BackgroundJob.Id, (text, fraction) =>
+            var outcome = await run((text, fraction) =>
             {
                 status.Report(text, fraction);
                 LogRetrainProgress(logger, text);
-            }, cancellationToken);
+            });
             status.Finish(outcome.Summary, outcome.Decision.Promote);
             return outcome.Summary;
         }
@@ -154,6 +189,9 @@ public sealed partial class LabelingJobs(
         var batches = await scanner.EnqueuePendingAsync(dataset, retraining.Value.RelabelWeakTagsFirst, cancellationToken);
         return $"{stale} image(s) not labelled by {active.Version} sent back; {batches} batch(es) queued.";
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retraining run of {Version} was interrupted (its host died): resuming it from its last checkpoint as job {JobId}.")]
+    private static partial void LogResumeQueued(ILogger logger, string version, string jobId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retrain queued by the trigger: {Reason}")]
     private static partial void LogRetrainTriggered(ILogger logger, string reason);

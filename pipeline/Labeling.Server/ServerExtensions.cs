@@ -90,6 +90,7 @@ public static class ServerExtensions
         });
         services.AddHostedService<RecurringJobsSetup>();
         services.AddHostedService<DemoOnFreshStart>();
+        services.AddHostedService<ResumeInterruptedTraining>();
         DashboardTiles.RegisterOnce();
         return builder;
     }

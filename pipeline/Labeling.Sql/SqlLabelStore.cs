@@ -718,13 +718,36 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         return ids.AsList();
     }
 
-    public async Task<long> StartTrainingRunAsync(long? parentModelId, string policyJson, CancellationToken cancellationToken)
+    public async Task<long> StartTrainingRunAsync(NewTrainingRun run, CancellationToken cancellationToken)
     {
-        RequireJsonObject(policyJson, nameof(policyJson));
+        ArgumentNullException.ThrowIfNull(run);
+        RequireJsonObject(run.PolicyJson, nameof(run.PolicyJson));
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"INSERT INTO training_runs (parent_model_id, status, pool_policy) VALUES (@parentModelId, 'running', {JsonParameter("policy")}) RETURNING id",
-            new { parentModelId, policy = policyJson }, cancellationToken: cancellationToken));
+            $"""
+            INSERT INTO training_runs (parent_model_id, status, pool_policy, version, owner, heartbeat_at, resumed_from_step)
+            VALUES (@parentModelId, 'running', {JsonParameter("policy")}, @version, @owner, {NowSql}, @resumedFromStep) RETURNING id
+            """,
+            new { parentModelId = run.ParentModelId, policy = run.PolicyJson, version = run.Version, owner = run.Owner, resumedFromStep = run.ResumedFromStep },
+            cancellationToken: cancellationToken));
+    }
+
+    public async Task<bool> HeartbeatTrainingRunAsync(long runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE training_runs SET heartbeat_at = {NowSql} WHERE id = @runId AND status = 'running'",
+            new { runId }, cancellationToken: cancellationToken)) == 1;
+    }
+
+    public async Task<bool> InterruptTrainingRunAsync(long runId, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        // The status test in the same statement is the claim: of two hosts, one updates the row, the other none.
+        return await connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE training_runs SET status = 'failed', error = @reason, finished_at = {NowSql} WHERE id = @runId AND status = 'running'",
+            new { runId, reason }, cancellationToken: cancellationToken)) == 1;
     }
 
     public async Task FinishTrainingRunAsync(long runId, TrainingRunStatus status, long? modelId, string? poolStatsJson, string? error, CancellationToken cancellationToken)
@@ -767,12 +790,25 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         var rows = await connection.QueryAsync<TrainingRunRow>(new CommandDefinition(
             """
             SELECT id AS Id, parent_model_id AS ParentModelId, model_id AS ModelId, status AS Status,
-                   CAST(pool_policy AS text) AS Policy, CAST(pool_stats AS text) AS PoolStats, error AS Error
+                   CAST(pool_policy AS text) AS Policy, CAST(pool_stats AS text) AS PoolStats, error AS Error,
+                   version AS Version, owner AS Owner, heartbeat_at AS HeartbeatAt, resumed_from_step AS ResumedFromStep, started_at AS StartedAt
             FROM training_runs ORDER BY id
             """,
             cancellationToken: cancellationToken));
-        return [.. rows.Select(r => new TrainingRunRecord(r.Id, r.ParentModelId, r.ModelId, Enum.Parse<TrainingRunStatus>(r.Status, ignoreCase: true), r.Policy, r.PoolStats, r.Error))];
+        return [.. rows.Select(r => new TrainingRunRecord(
+            r.Id, r.ParentModelId, r.ModelId, Enum.Parse<TrainingRunStatus>(r.Status, ignoreCase: true), r.Policy, r.PoolStats, r.Error,
+            r.Version, r.Owner, Timestamp(r.HeartbeatAt), r.ResumedFromStep, Timestamp(r.StartedAt)))];
     }
+
+    /// <summary>A timestamp column as read: PostgreSQL's timestamptz (a UTC DateTime) or SQLite's ISO-8601 UTC text.</summary>
+    private static DateTimeOffset? Timestamp(object? value) => value switch
+    {
+        null or DBNull => null,
+        DateTime time => new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)),
+        DateTimeOffset time => time.ToUniversalTime(),
+        string text => DateTimeOffset.Parse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal),
+        _ => throw new InvalidDataException($"A timestamp column held a {value.GetType().Name}."),
+    };
 
     private static void RequireJsonObject(string json, string name)
     {
@@ -967,6 +1003,11 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         public string? Policy { get; set; }
         public string? PoolStats { get; set; }
         public string? Error { get; set; }
+        public string? Version { get; set; }
+        public string? Owner { get; set; }
+        public object? HeartbeatAt { get; set; }
+        public int? ResumedFromStep { get; set; }
+        public object? StartedAt { get; set; }
     }
 
     private sealed class ModelRow

@@ -216,6 +216,83 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Retrain_WhoseProcessDied_IsClaimedOnce_AndResumedFromItsCheckpoint()
+    {
+        var services = await ServicesAsync();
+        await new BootstrapDemo(services, Options with { Oracle = false, Rounds = 0 }).RunAsync(null, Ct);
+        var store = services.GetRequiredService<ILabelStore>();
+        var retrainer = new Retrainer(store, services.GetRequiredService<IBlobStore>(), services.GetRequiredService<Labeling.Functions.Ingest.InboxScanner>());
+        var options = new RetrainingOptions { WorkFolder = Path.Combine(Folder.Path, "retraining"), Steps = 8, CheckpointEvery = 2, Threads = 1 };
+        // Training gets to step 4 and writes its checkpoint…
+        using (var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => retrainer.RunAsync(options, "job-9", (text, _) =>
+            {
+                if (text.EndsWith("step 4/8", StringComparison.Ordinal))
+                {
+                    stop.Cancel();
+                }
+            }, stop.Token));
+        }
+
+        // …and its process dies without a word: the record says running, owned by a process that is gone.
+        var dead = await TrainingRecoveryTests.DeadOwnerAsync();
+        var orphan = await store.StartTrainingRunAsync(new NewTrainingRun(null, "{}", "auto-job-9", dead), Ct);
+        var live = await store.StartTrainingRunAsync(new NewTrainingRun(null, "{}", "auto-job-10", RunOwner.Current), Ct);
+
+        Assert.Equal(["auto-job-9"], await TrainingRecovery.ClaimOrphansAsync(store, options, DateTimeOffset.UtcNow, Ct));
+        Assert.Empty(await TrainingRecovery.ClaimOrphansAsync(store, options, DateTimeOffset.UtcNow, Ct)); // claimed once
+        var outcome = await retrainer.ResumeAsync(options, "auto-job-9", null, Ct);
+
+        Assert.Equal(("auto-job-9", (int?)4), (outcome.Version, outcome.ResumedFromStep));
+        Assert.Contains("(resumed at step 4)", outcome.Summary, StringComparison.Ordinal);
+        var runs = await store.ListTrainingRunsAsync(Ct);
+        var claimed = runs.Single(r => r.Id == orphan);
+        Assert.Equal(TrainingRunStatus.Failed, claimed.Status);
+        Assert.Contains($"its process {dead} is gone; resumed from its last checkpoint", claimed.Error, StringComparison.Ordinal);
+        Assert.Equal(TrainingRunStatus.Running, runs.Single(r => r.Id == live).Status); // a live process's run is left alone
+        var resumed = runs[^1];
+        Assert.Equal((TrainingRunStatus.Succeeded, "auto-job-9", (int?)4, RunOwner.Current), (resumed.Status, resumed.Version, resumed.ResumedFromStep, resumed.Owner));
+        Assert.Equal(resumed.Id, (await store.GetModelAsync("auto-job-9", Ct))!.TrainingRunId);
+        using var metrics = JsonDocument.Parse((await store.GetModelAsync("auto-job-9", Ct))!.Metrics!);
+        Assert.Equal(4, metrics.RootElement.GetProperty("policy").GetProperty("resumedFromStep").GetInt32());
+    }
+
+    [Fact]
+    public async Task Retrain_WhoseRecordWasTakenOver_StopsItsTraining_AndSaysWhy()
+    {
+        var services = await ServicesAsync();
+        await new BootstrapDemo(services, Options with { Oracle = false, Rounds = 0 }).RunAsync(null, Ct);
+        var store = services.GetRequiredService<ILabelStore>();
+        var retrainer = new Retrainer(store, services.GetRequiredService<IBlobStore>(), services.GetRequiredService<Labeling.Functions.Ingest.InboxScanner>());
+        // A long run with a fast heartbeat; once training reports, another host (here: the test) claims its record.
+        var options = new RetrainingOptions
+        {
+            WorkFolder = Path.Combine(Folder.Path, "retraining"), Steps = 100_000, CheckpointEvery = 1000, Threads = 1,
+            HeartbeatEvery = TimeSpan.FromMilliseconds(50), OrphanAfter = TimeSpan.FromSeconds(1),
+        };
+        var claimed = 0;
+        // Should the heartbeat never notice, the run is cancelled instead and the assertion below fails.
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        limit.CancelAfter(TimeSpan.FromMinutes(2));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => retrainer.RunAsync(options, "job-11", (text, _) =>
+        {
+            if (text.Contains("step ", StringComparison.Ordinal) && Interlocked.Exchange(ref claimed, 1) == 0)
+            {
+                var run = store.ListTrainingRunsAsync(Ct).GetAwaiter().GetResult().Single(r => r.Version == "auto-job-11");
+                Assert.True(store.InterruptTrainingRunAsync(run.Id, "interrupted: taken for dead", Ct).GetAwaiter().GetResult());
+            }
+        }, limit.Token));
+
+        Assert.Contains("another host took it for dead", error.Message, StringComparison.Ordinal);
+        // The record keeps the claimer's reason, not a "cancelled" of the stopped process.
+        var record = Assert.Single(await store.ListTrainingRunsAsync(Ct));
+        Assert.Equal((TrainingRunStatus.Failed, "interrupted: taken for dead"), (record.Status, record.Error));
+        Assert.Null(await store.GetModelAsync("auto-job-11", Ct));
+    }
+
+    [Fact]
     public async Task Retrain_WithoutAGoldSplit_FailsBeforeTraining_AndRegistersNothing()
     {
         var services = await ServicesAsync();

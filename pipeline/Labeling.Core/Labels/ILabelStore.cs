@@ -113,8 +113,20 @@ public interface ILabelStore
     /// </summary>
     Task<IReadOnlyList<long>> GetImageIdsWithWeakTagsAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Records a training run as running, with its pool policy (a JSON object); returns its id.</summary>
-    Task<long> StartTrainingRunAsync(long? parentModelId, string policyJson, CancellationToken cancellationToken);
+    /// <summary>Records a training run as running (its heartbeat now), with its pool policy (a JSON object); returns its id.</summary>
+    Task<long> StartTrainingRunAsync(NewTrainingRun run, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The run's process is alive: sets its heartbeat to now. False when the run is no longer running (it finished, or
+    /// a host took it for dead and interrupted it): its process must then stop, another one resumes it.
+    /// </summary>
+    Task<bool> HeartbeatTrainingRunAsync(long runId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Ends a run whose process died as failed with <paramref name="reason"/>, only if it is still running: true for
+    /// exactly one caller, so two hosts that both find the run orphaned never both resume it.
+    /// </summary>
+    Task<bool> InterruptTrainingRunAsync(long runId, string reason, CancellationToken cancellationToken);
 
     /// <summary>
     /// Ends run <paramref name="runId"/>: its status, the model it registered (whose <c>training_run_id</c> then points

@@ -205,4 +205,19 @@ public enum TrainingRunStatus
 /// <param name="Policy">The pool policy and training settings (JSON).</param>
 /// <param name="PoolStats">What the pool held (JSON), once known.</param>
 /// <param name="Error">Why it failed.</param>
-public sealed record TrainingRunRecord(long Id, long? ParentModelId, long? ModelId, TrainingRunStatus Status, string? Policy, string? PoolStats, string? Error);
+/// <param name="Version">The candidate version it builds (its checkpoint folder's name), when known.</param>
+/// <param name="Owner">The process running it (<c>machine/pid/start</c>), when known.</param>
+/// <param name="HeartbeatAt">When that process last showed life (UTC).</param>
+/// <param name="ResumedFromStep">The checkpoint step it resumed from, when it continued an interrupted run.</param>
+/// <param name="StartedAt">When it started (UTC).</param>
+public sealed record TrainingRunRecord(
+    long Id, long? ParentModelId, long? ModelId, TrainingRunStatus Status, string? Policy, string? PoolStats, string? Error,
+    string? Version = null, string? Owner = null, DateTimeOffset? HeartbeatAt = null, int? ResumedFromStep = null, DateTimeOffset? StartedAt = null);
+
+/// <summary>A training run about to start.</summary>
+/// <param name="ParentModelId">The model it warm-starts from, or null.</param>
+/// <param name="PolicyJson">The pool policy and training settings (a JSON object).</param>
+/// <param name="Version">The candidate version it builds.</param>
+/// <param name="Owner">The process that runs it (<c>machine/pid/start</c>).</param>
+/// <param name="ResumedFromStep">The checkpoint step it resumes from, or null for a fresh start.</param>
+public sealed record NewTrainingRun(long? ParentModelId, string PolicyJson, string? Version = null, string? Owner = null, int? ResumedFromStep = null);

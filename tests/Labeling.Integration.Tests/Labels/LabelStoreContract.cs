@@ -369,12 +369,47 @@ public abstract class LabelStoreContract
     }
 
     [Fact]
+    public async Task TrainingRuns_KeepTheirCandidateOwnerAndHeartbeat_AndAnInterruptedRunIsClaimedOnce()
+    {
+        var store = await CreateStoreAsync();
+        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+        var run = await store.StartTrainingRunAsync(new NewTrainingRun(null, "{}", "auto-7", "host-a/123/456", 40), Ct);
+        var other = await store.StartTrainingRunAsync(new NewTrainingRun(null, "{}"), Ct);
+
+        var started = (await store.ListTrainingRunsAsync(Ct))[0];
+        Assert.Equal(("auto-7", "host-a/123/456", (int?)40), (started.Version, started.Owner, started.ResumedFromStep));
+        // Timestamps come back as UTC instants on both stores (SQLite keeps text, PostgreSQL timestamptz).
+        Assert.InRange(started.StartedAt!.Value, before, DateTimeOffset.UtcNow.AddSeconds(5));
+        Assert.InRange(started.HeartbeatAt!.Value, before, DateTimeOffset.UtcNow.AddSeconds(5));
+        Assert.Equal(TimeSpan.Zero, started.HeartbeatAt.Value.Offset);
+        Assert.Null((await store.ListTrainingRunsAsync(Ct))[1].Version);
+
+        // A beat moves the heartbeat on while the run runs.
+        Assert.True(await store.HeartbeatTrainingRunAsync(run, Ct));
+        Assert.True((await store.ListTrainingRunsAsync(Ct))[0].HeartbeatAt >= started.HeartbeatAt);
+
+        // Two hosts find it orphaned: exactly one claim succeeds, and the reason is kept.
+        Assert.True(await store.InterruptTrainingRunAsync(run, "interrupted: its process is gone", Ct));
+        Assert.False(await store.InterruptTrainingRunAsync(run, "interrupted twice", Ct));
+        var interrupted = (await store.ListTrainingRunsAsync(Ct))[0];
+        Assert.Equal((TrainingRunStatus.Failed, "interrupted: its process is gone"), (interrupted.Status, interrupted.Error));
+
+        // The process that was taken for dead learns it at its next beat; a finished run is not interrupted.
+        Assert.False(await store.HeartbeatTrainingRunAsync(run, Ct));
+        await store.FinishTrainingRunAsync(other, TrainingRunStatus.Succeeded, null, null, null, Ct);
+        Assert.False(await store.InterruptTrainingRunAsync(other, "late", Ct));
+        Assert.False(await store.HeartbeatTrainingRunAsync(other, Ct));
+        Assert.False(await store.HeartbeatTrainingRunAsync(999, Ct));
+        Assert.Equal(TrainingRunStatus.Succeeded, (await store.ListTrainingRunsAsync(Ct))[1].Status);
+    }
+
+    [Fact]
     public async Task TrainingRuns_StartRunning_FinishWithTheirModel_OrTheirError()
     {
         var store = await CreateStoreAsync();
         var parent = await store.RegisterModelAsync(new NewModel("v1", "region-embedding/1", "models/v1.onnx", "a"), Ct);
-        var good = await store.StartTrainingRunAsync(parent, """{"steps": 1000, "datasets": null}""", Ct);
-        var bad = await store.StartTrainingRunAsync(parent, "{}", Ct);
+        var good = await store.StartTrainingRunAsync(new NewTrainingRun(parent, """{"steps": 1000, "datasets": null}"""), Ct);
+        var bad = await store.StartTrainingRunAsync(new NewTrainingRun(parent, "{}"), Ct);
         Assert.Equal(TrainingRunStatus.Running, (await store.ListTrainingRunsAsync(Ct))[0].Status);
 
         var child = await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", "b", null, parent), Ct);
@@ -387,7 +422,7 @@ public abstract class LabelStoreContract
         Assert.Equal(1000, System.Text.Json.JsonDocument.Parse(runs[0].Policy!).RootElement.GetProperty("steps").GetInt32());
         Assert.Equal((TrainingRunStatus.Failed, "The training data ran out after 3 steps."), (runs[1].Status, runs[1].Error));
         Assert.Equal(good, (await store.GetModelAsync("v2", Ct))!.TrainingRunId);
-        await Assert.ThrowsAsync<ArgumentException>(() => store.StartTrainingRunAsync(null, "not json", Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.StartTrainingRunAsync(new NewTrainingRun(null, "not json"), Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => store.FinishTrainingRunAsync(good, TrainingRunStatus.Running, null, null, null, Ct));
         await Assert.ThrowsAsync<InvalidOperationException>(() => store.FinishTrainingRunAsync(999, TrainingRunStatus.Failed, null, null, "x", Ct));
     }

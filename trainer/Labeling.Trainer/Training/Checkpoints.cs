@@ -35,6 +35,13 @@ public static class Checkpoints
         }
     }
 
+    /// <summary>The step of the checkpoint in <paramref name="folder"/> (what <see cref="TryResume"/> would resume from), or null when there is none.</summary>
+    public static int? LastStep(string folder)
+    {
+        var path = Path.Combine(folder, StepFile);
+        return File.Exists(path) && int.TryParse(File.ReadAllText(path), NumberStyles.None, CultureInfo.InvariantCulture, out var step) ? step : null;
+    }
+
     /// <summary>Loads the checkpoint <c>step.txt</c> names in <paramref name="folder"/>; returns its step (0 when there is none).</summary>
     /// <exception cref="InvalidDataException"><c>step.txt</c> names a step whose files are missing.</exception>
     public static int TryResume(string? folder, OpenVocabularyDetector model, AdamW optimizer)
