@@ -181,11 +181,16 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
 
         var checkpoints = Path.Combine(folder, "checkpoints");
         var resumedFrom = Checkpoints.LastStep(checkpoints);
-        // A run of this version that is still marked running died without a word (a host re-queued its job): this one
-        // takes over, and the record says so.
-        foreach (var stale in (await store.ListTrainingRunsAsync(cancellationToken)).Where(r => r.Status == TrainingRunStatus.Running && r.Version == version))
+        // Another run of this version still marked running: if its process died (Hangfire re-queued its job after the
+        // host was lost), this one takes over and the record says so; if it may be alive, two runs must not share a folder.
+        foreach (var other in (await store.ListTrainingRunsAsync(cancellationToken)).Where(r => r.Status == TrainingRunStatus.Running && r.Version == version))
         {
-            await store.InterruptTrainingRunAsync(stale.Id, $"interrupted: its process ({stale.Owner}) stopped; a new run continues {version} from step {resumedFrom ?? 0}", cancellationToken);
+            if (TrainingRecovery.WhyOrphaned(other, options.OrphanAfter, DateTimeOffset.UtcNow) is not { } why)
+            {
+                throw new InvalidOperationException($"Training run {other.Id} of {version} is in progress (process {other.Owner}, last heartbeat {other.HeartbeatAt:u}).");
+            }
+
+            await store.InterruptTrainingRunAsync(other.Id, $"interrupted: {why}; a new run continues {version} from step {resumedFrom ?? 0}", cancellationToken);
         }
 
         var policy = JsonSerializer.Serialize(new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, options.BatchSize, version });

@@ -86,8 +86,16 @@ public sealed partial class LabelingJobs(
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
     [Queue("training")]
-    public Task<string> RetrainAsync(PerformContext? context, CancellationToken cancellationToken) =>
-        TrackRetrainAsync(progress => retrainer.RunAsync(retraining.Value, context?.BackgroundJob.Id, progress, cancellationToken));
+    public async Task<string> RetrainAsync(PerformContext? context, CancellationToken cancellationToken)
+    {
+        // A job fetched again after its host died (PostgreSQL storage) whose run was already resumed and finished.
+        if (context?.BackgroundJob.Id is { } jobId && await store.GetModelAsync($"{retraining.Value.VersionPrefix}-{jobId}", cancellationToken) is { } done)
+        {
+            return $"{done.Version} was finished already (resumed after its host stopped): {done.Status.ToString().ToLowerInvariant()}.";
+        }
+
+        return await TrackRetrainAsync(progress => retrainer.RunAsync(retraining.Value, context?.BackgroundJob.Id, progress, cancellationToken));
+    }
 
     /// <summary>Runs a retraining run with its progress on the dashboard's tile and in the log.</summary>
     private async Task<string> TrackRetrainAsync(Func<Action<string, double>, Task<RetrainOutcome>> run)

@@ -251,6 +251,8 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
         Assert.Equal(TrainingRunStatus.Failed, claimed.Status);
         Assert.Contains($"its process {dead} is gone; resumed from its last checkpoint", claimed.Error, StringComparison.Ordinal);
         Assert.Equal(TrainingRunStatus.Running, runs.Single(r => r.Id == live).Status); // a live process's run is left alone
+        var twice = await Assert.ThrowsAsync<InvalidOperationException>(() => retrainer.ResumeAsync(options, "auto-job-10", null, Ct));
+        Assert.Contains($"Training run {live} of auto-job-10 is in progress (process {RunOwner.Current}", twice.Message, StringComparison.Ordinal);
         var resumed = runs[^1];
         Assert.Equal((TrainingRunStatus.Succeeded, "auto-job-9", (int?)4, RunOwner.Current), (resumed.Status, resumed.Version, resumed.ResumedFromStep, resumed.Owner));
         Assert.Equal(resumed.Id, (await store.GetModelAsync("auto-job-9", Ct))!.TrainingRunId);
