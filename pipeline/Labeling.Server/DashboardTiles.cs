@@ -6,9 +6,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Labeling.Server;
 
 /// <summary>
-/// Labelling progress and the bootstrap demo as tiles on the dashboard's home page, and a link to the review page.
-/// Hangfire keeps metrics and menu items in process-wide lists, so they are added once and look
-/// up the host of the request that renders them.
+/// Labelling progress and the bootstrap demo as tiles on the dashboard's home page, the Models page
+/// (<see cref="ModelsPage"/>) with its commands, and a link to the review page. Hangfire keeps metrics,
+/// routes and menu items in process-wide lists, so they are added once and look up the host of the
+/// request that renders them.
 /// </summary>
 internal static class DashboardTiles
 {
@@ -40,6 +41,9 @@ internal static class DashboardTiles
             }),
             new DashboardMetric("labeling:demo", "Bootstrap demo", page => DemoMetric(Read(page).Demo)),
             new DashboardMetric("labeling:retrain", "Retraining", page => RetrainMetric(Read(page).Retrain)));
+        DashboardRoutes.Routes.AddRazorPage(ModelsPage.Path, _ => new ModelsPage());
+        ModelCommands.Register(DashboardRoutes.Routes);
+        NavigationMenu.Items.Add(page => new MenuItem("Models", page.Url.To(ModelsPage.Path)) { Active = page.RequestPath.StartsWith(ModelsPage.Path, StringComparison.Ordinal) });
         NavigationMenu.Items.Add(_ => new MenuItem("Review", "/review"));
         NavigationMenu.Items.Add(_ => new MenuItem("API", "/openapi/v1.json"));
     }

@@ -9,10 +9,10 @@ using Microsoft.Extensions.Options;
 namespace Labeling.Server;
 
 /// <summary>
-/// The recurring jobs. Thin: each calls the component that does the work, takes ids (a dataset
-/// name) rather than objects, is idempotent (the scan resumes from its checkpoint, relabel only
-/// moves images the active model has not labelled) and states its retries. The returned text is
-/// what the dashboard shows as the job's result.
+/// The recurring jobs, and the manual ones the dashboard's Models page queues. Thin: each calls the
+/// component that does the work, takes ids (a dataset or model name) rather than objects, is
+/// idempotent (the scan resumes from its checkpoint, relabel only moves images the active model has
+/// not labelled) and states its retries. The returned text is what the dashboard shows as the job's result.
 /// </summary>
 public sealed partial class LabelingJobs(
     InboxScanner scanner, ILabelStore store, Retrainer retrainer, IOptions<RetrainingOptions> retraining, RetrainStatus status,
@@ -24,6 +24,12 @@ public sealed partial class LabelingJobs(
     public const string RelabelId = "relabel";
     public const string RollbackId = "rollback-model";
     public const string PromoteId = "promote-newest-candidate";
+
+    /// <summary>The reason a rollback gives the model it replaces (<see cref="ILabelStore.RollbackModelAsync"/>).</summary>
+    internal const string RolledBack = "rolled back";
+
+    /// <summary>The reason <see cref="RejectAsync"/> gives.</summary>
+    internal const string RejectedByHand = "rejected by hand";
 
     [JobDisplayName("Scan the inbox")]
     [AutomaticRetry(Attempts = 3, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
@@ -163,7 +169,7 @@ public sealed partial class LabelingJobs(
 
     /// <summary>
     /// Manual, from the dashboard: a person overrules the gate — the newest candidate or gate-rejected model (not one
-    /// that was rolled back) becomes active, and a relabel generation follows.
+    /// that was rolled back or rejected by hand) becomes active, and a relabel generation follows.
     /// </summary>
     [JobDisplayName("Promote the newest candidate")]
     [AutomaticRetry(Attempts = 0)]
@@ -171,15 +177,67 @@ public sealed partial class LabelingJobs(
     public async Task<string> PromoteNewestCandidateAsync(CancellationToken cancellationToken)
     {
         var candidate = (await store.ListModelsAsync(cancellationToken))
-            .Where(m => m.Status == ModelStatus.Candidate || (m.Status == ModelStatus.Rejected && m.StatusReason != "rolled back"))
+            .Where(m => m.Status == ModelStatus.Candidate || (m.Status == ModelStatus.Rejected && m.StatusReason is not (RolledBack or RejectedByHand)))
             .MaxBy(m => m.Id);
-        if (candidate is null)
+        return candidate is null
+            ? "No candidate or gate-rejected model to promote."
+            : await PromoteByHandAsync(candidate, cancellationToken);
+    }
+
+    /// <summary>
+    /// Manual, from the dashboard's Models page: model <paramref name="version"/> (a candidate, or a rejected or retired
+    /// model) becomes active, and a relabel generation follows.
+    /// </summary>
+    [JobDisplayName("Promote model {0} by hand")]
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task<string> PromoteAsync(string version, CancellationToken cancellationToken)
+    {
+        var model = await store.GetModelAsync(version, cancellationToken);
+        return model switch
         {
-            return "No candidate or gate-rejected model to promote.";
+            null => $"No model '{version}'.",
+            { Status: ModelStatus.Active } => $"{version} is active already: nothing changed.",
+            _ => await PromoteByHandAsync(model, cancellationToken),
+        };
+    }
+
+    /// <summary>
+    /// Manual, from the dashboard's Models page: model <paramref name="version"/> is rejected ("rejected by hand") so that
+    /// no "promote the newest candidate" picks it. The active model is refused (roll back first): the job fails and
+    /// nothing changes.
+    /// </summary>
+    [JobDisplayName("Reject model {0} by hand")]
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task<string> RejectAsync(string version, CancellationToken cancellationToken)
+    {
+        var model = await store.GetModelAsync(version, cancellationToken);
+        if (model is null)
+        {
+            return $"No model '{version}'.";
         }
 
-        await store.ActivateModelAsync(candidate.Version, cancellationToken);
-        return $"{candidate.Version} promoted by hand{(candidate.StatusReason is null ? "" : $" (the gate had said: {candidate.StatusReason})")}. " + await RelabelAsync(null, cancellationToken);
+        if (model.Status == ModelStatus.Active)
+        {
+            throw new InvalidOperationException($"{version} is the active model and cannot be rejected: roll back (or promote another model) first. Nothing changed.");
+        }
+
+        // The store refuses, in the same statement, a model that became active meanwhile.
+        await store.RejectModelAsync(version, RejectedByHand, cancellationToken);
+        return $"{version} rejected by hand (it was {model.Status.ToString().ToLowerInvariant()}).";
+    }
+
+    private async Task<string> PromoteByHandAsync(ModelRecord model, CancellationToken cancellationToken)
+    {
+        await store.ActivateModelAsync(model.Version, cancellationToken);
+        var before = model.StatusReason switch
+        {
+            null => "",
+            RolledBack or RejectedByHand => $" (it had been {model.StatusReason})",
+            var reason => $" (the gate had said: {reason})",
+        };
+        return $"{model.Version} promoted by hand{before}. " + await RelabelAsync(null, cancellationToken);
     }
 
     [JobDisplayName("Relabel images labelled by an older model")]

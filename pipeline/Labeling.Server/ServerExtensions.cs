@@ -88,6 +88,10 @@ public static class ServerExtensions
             server.Queues = o.JobQueues ?? [.. ServerOptions.DefaultJobQueues];
             server.ServerName = $"labeling-{Environment.MachineName}-{Environment.ProcessId}";
         });
+        // With antiforgery registered, Hangfire's dashboard puts a token in every page and refuses a command
+        // (trigger, delete, promote a model…) posted without it: loopback callers need no sign-in, so another
+        // site open in the same browser could otherwise post them. The API has no form endpoints it would affect.
+        services.AddAntiforgery();
         services.AddHostedService<RecurringJobsSetup>();
         services.AddHostedService<DemoOnFreshStart>();
         services.AddHostedService<ResumeInterruptedTraining>();

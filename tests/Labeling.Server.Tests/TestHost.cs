@@ -74,15 +74,15 @@ public sealed class Workspace : IAsyncDisposable
         return output.ToString();
     }
 
-    /// <summary>Registers and activates the person/cat detector as <paramref name="version"/>.</summary>
-    public async Task AddModelAsync(string version = "v1")
+    /// <summary>Registers the person/cat detector as <paramref name="version"/>, activated unless <paramref name="activate"/> is false (a candidate).</summary>
+    public async Task AddModelAsync(string version = "v1", bool activate = true)
     {
         var embeddings = DetectorModels.EmbeddingRows(Encoder, ProposalNames);
 
         var path = Path.Combine(_folder.Path, version + ".onnx");
         DetectorModels.ConstantRegionEmbedding(path, Boxes, Objectness, embeddings,
             new DetectorModels.RegionSettings { InputSize = 64, Space = Encoder.Space, LogitScale = 10, LogitBias = -8 });
-        await CliAsync("models", "add", path, "--version", version, "--activate");
+        await CliAsync(activate ? ["models", "add", path, "--version", version, "--activate"] : ["models", "add", path, "--version", version]);
     }
 
     /// <summary>The shared photos sorted into tag folders: person (astronaut, coffee) and cat (chelsea, rocket).</summary>

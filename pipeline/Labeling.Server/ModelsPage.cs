@@ -1,0 +1,251 @@
+using System.Globalization;
+using System.Text.Json;
+using Hangfire;
+using Hangfire.Dashboard;
+using Hangfire.Dashboard.Pages;
+using Labeling.Functions.Models;
+using Labeling.Labels;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Labeling.Server;
+
+/// <summary>
+/// The dashboard's Models page (<c>/hangfire/models</c>): every registered model, newest first, with its status, the
+/// gate's or a person's reason, its lineage, its gold-split scores and buttons that post the dashboard commands of
+/// <see cref="ModelCommands"/>. Every value from the registry is HTML-encoded (<see cref="RazorPage.Write"/>).
+/// </summary>
+internal sealed class ModelsPage : RazorPage
+{
+    public const string Path = "/models";
+
+    public override void Execute()
+    {
+        Layout = new LayoutPage("Models");
+        var http = Context.GetHttpContext();
+        // Hangfire renders pages synchronously; the store is async only.
+        var models = http.RequestServices.GetRequiredService<ILabelStore>().ListModelsAsync(http.RequestAborted).GetAwaiter().GetResult();
+        var versions = models.ToDictionary(m => m.Id, m => m.Version);
+        var canRollBack = models.Any(m => m.Status == ModelStatus.Retired);
+
+        WriteLiteral("""<div class="row"><div class="col-md-12"><h1 class="page-header">Models</h1>""");
+        if (models.Count == 0)
+        {
+            WriteLiteral("""<div class="alert alert-info" data-testid="models-empty">No model is registered yet: <code>labeling models add FILE --activate</code>, or a retraining run.</div></div></div>""");
+            return;
+        }
+
+        WriteLiteral("""
+            <p class="text-muted">Scores are on the gold split, from the run that made the model; Δ is AP-novel minus its parent's on the same split.
+            The buttons queue a job (see Jobs → Succeeded / Failed for its result); promote and roll back are followed by a relabel generation.</p>
+            <div class="table-responsive"><table class="table table-hover" data-testid="models-table"><thead><tr>
+            <th>Version</th><th>Status</th><th>Reason</th><th>Parent</th><th>Run</th>
+            <th class="text-right">AP</th><th class="text-right">AP50</th><th class="text-right">AP-base</th><th class="text-right">AP-novel</th><th class="text-right">Δ AP-novel</th>
+            <th>sha256</th><th>Blob</th><th></th></tr></thead><tbody>
+            """);
+        foreach (var model in models.OrderByDescending(m => m.Id))
+        {
+            var scores = ModelScores.Parse(model.Metrics);
+            var active = model.Status == ModelStatus.Active;
+            WriteLiteral(active ? "<tr class=\"success\" data-testid=\"model-row\" data-version=\"" : "<tr data-testid=\"model-row\" data-version=\"");
+            Write(model.Version);
+            WriteLiteral("\"><td>");
+            WriteLiteral(active ? "<strong>" : "");
+            Write(model.Version);
+            WriteLiteral(active ? "</strong>" : "");
+            WriteLiteral($"""</td><td><span class="label {StatusLabel(model.Status)}" data-testid="model-status">""");
+            Write(StatusText(model.Status));
+            WriteLiteral("""</span></td><td data-testid="model-reason">""");
+            Write(model.StatusReason ?? Missing);
+            WriteLiteral("</td><td>");
+            Write(model.ParentId is { } parent ? versions.GetValueOrDefault(parent, $"#{parent}") : scores.ParentVersion ?? Missing);
+            WriteLiteral("</td><td>");
+            Write(model.TrainingRunId?.ToString(CultureInfo.InvariantCulture) ?? Missing);
+            WriteLiteral("</td>");
+            Score(scores.AP, "ap");
+            Score(scores.AP50, "ap50");
+            Score(scores.APBase, "ap-base");
+            Score(scores.APNovel, "ap-novel");
+            var delta = scores.APNovelDelta;
+            WriteLiteral($"""<td class="text-right {(delta is > 0 ? "text-success" : delta is < 0 ? "text-danger" : "")}" data-testid="model-delta">""");
+            Write(delta?.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture) ?? Missing);
+            WriteLiteral("</td><td><code title=\"");
+            Write(model.Sha256);
+            WriteLiteral("\">");
+            Write(model.Sha256.Length > 12 ? model.Sha256[..12] : model.Sha256);
+            WriteLiteral("</code></td><td><small>");
+            Write(model.BlobUri);
+            WriteLiteral("""</small></td><td class="text-nowrap">""");
+            Buttons(model, canRollBack);
+            WriteLiteral("</td></tr>");
+        }
+
+        WriteLiteral("</tbody></table></div></div></div>");
+    }
+
+    private const string Missing = "—";
+
+    private void Score(double? value, string name)
+    {
+        WriteLiteral($"""<td class="text-right" data-testid="model-{name}">""");
+        Write(value?.ToString("F3", CultureInfo.InvariantCulture) ?? Missing);
+        WriteLiteral("</td>");
+    }
+
+    private void Buttons(ModelRecord model, bool canRollBack)
+    {
+        // Versions outside the registry's rule cannot be named in a command's path; the CLI still can.
+        if (!ModelRegistration.IsValidVersion(model.Version))
+        {
+            return;
+        }
+
+        if (model.Status == ModelStatus.Active)
+        {
+            if (canRollBack)
+            {
+                Button(model.Version, ModelCommands.Rollback, "Roll back", "btn-warning", $"Roll back {model.Version} to the previously active model (it becomes rejected) and relabel?");
+            }
+
+            return;
+        }
+
+        Button(model.Version, ModelCommands.Promote, "Promote", "btn-primary", $"Make {model.Version} the active model and relabel with it?");
+        if (model.Status == ModelStatus.Candidate)
+        {
+            Button(model.Version, ModelCommands.Reject, "Reject", "btn-default", $"Reject {model.Version}?");
+        }
+    }
+
+    private void Button(string version, string action, string text, string style, string confirm)
+    {
+        WriteLiteral($"<button type=\"button\" class=\"btn btn-sm {style}\" data-testid=\"model-{action}\" data-ajax=\"");
+        Write(Url.To($"{Path}/{action}/{Uri.EscapeDataString(version)}"));
+        WriteLiteral("\" data-confirm=\"");
+        Write(confirm);
+        WriteLiteral("\" data-loading-text=\"…\">");
+        Write(text);
+        WriteLiteral("</button> ");
+    }
+
+    private static string StatusText(ModelStatus status) => status.ToString().ToLowerInvariant();
+
+    private static string StatusLabel(ModelStatus status) => status switch
+    {
+        ModelStatus.Active => "label-success",
+        ModelStatus.Candidate => "label-info",
+        ModelStatus.Rejected => "label-danger",
+        _ => "label-default",
+    };
+}
+
+/// <summary>
+/// The gold-split scores in a model's metrics (what <c>Retrainer</c> stores: <c>gold</c> with <c>AP</c>, <c>AP50</c>,
+/// <c>APbase</c>, <c>APnovel</c>, and <c>parent</c> with its <c>version</c> and <c>gold</c>). Absent, null or malformed
+/// metrics give nulls, never an error: the page shows what it can.
+/// </summary>
+internal sealed record ModelScores(double? AP, double? AP50, double? APBase, double? APNovel, string? ParentVersion, double? ParentAPNovel)
+{
+    private static readonly ModelScores None = new(null, null, null, null, null, null);
+
+    /// <summary>The candidate's AP-novel minus its parent's, when both are known.</summary>
+    public double? APNovelDelta => APNovel is { } candidate && ParentAPNovel is { } parent ? candidate - parent : null;
+
+    public static ModelScores Parse(string? metrics)
+    {
+        if (string.IsNullOrWhiteSpace(metrics))
+        {
+            return None;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(metrics);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return None;
+            }
+
+            var gold = Property(root, "gold");
+            var parent = Property(root, "parent");
+            var parentGold = parent is { } p ? Property(p, "gold") : null;
+            return new ModelScores(
+                Number(gold, "AP"), Number(gold, "AP50"), Number(gold, "APbase"), Number(gold, "APnovel"),
+                parent is { } q && q.TryGetProperty("version", out var version) && version.ValueKind == JsonValueKind.String ? version.GetString() : null,
+                Number(parentGold, "APnovel"));
+        }
+        catch (JsonException)
+        {
+            return None;
+        }
+    }
+
+    private static JsonElement? Property(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? value : null;
+
+    private static double? Number(JsonElement? element, string name) =>
+        element is { } e && e.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number) && double.IsFinite(number)
+            ? number
+            : null;
+}
+
+/// <summary>
+/// The Models page's buttons as dashboard commands: each checks the model and queues a background job (so the action
+/// and its result stay in the dashboard's job history), answering 204; an unknown version (or, for a rollback, a
+/// model that is no longer the active one: the page was stale) answers 422 and queues nothing.
+/// </summary>
+internal static class ModelCommands
+{
+    public const string Promote = "promote";
+    public const string Reject = "reject";
+    public const string Rollback = "rollback";
+
+    private const string VersionPattern = "(?<version>[A-Za-z0-9._-]{1,128})";
+
+    public static void Register(RouteCollection routes)
+    {
+        routes.Add($"{ModelsPage.Path}/{Promote}/{VersionPattern}", new Dispatcher((context, model) =>
+            context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.PromoteAsync(model.Version, CancellationToken.None))));
+        routes.Add($"{ModelsPage.Path}/{Reject}/{VersionPattern}", new Dispatcher((context, model) =>
+            context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.RejectAsync(model.Version, CancellationToken.None))));
+        routes.Add($"{ModelsPage.Path}/{Rollback}/{VersionPattern}", new Dispatcher(
+            (context, _) => context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.RollbackAsync(CancellationToken.None)),
+            model => model.Status == ModelStatus.Active));
+    }
+
+    /// <summary>
+    /// Hangfire's own command dispatcher (<c>AddCommand</c>) runs a synchronous delegate; this one awaits the store.
+    /// Same contract otherwise: read-only dashboards get 401, anything but POST 405, a refusal 422, success 204.
+    /// The antiforgery check (when the host registers it) happens before any dispatcher runs.
+    /// </summary>
+    private sealed class Dispatcher(Action<DashboardContext, ModelRecord> enqueue, Func<ModelRecord, bool>? accepts = null) : IDashboardDispatcher
+    {
+        public async Task Dispatch(DashboardContext context)
+        {
+            if (context.IsReadOnly)
+            {
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return;
+            }
+
+            if (!HttpMethods.IsPost(context.Request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                return;
+            }
+
+            var http = context.GetHttpContext();
+            var version = context.UriMatch.Groups["version"].Value;
+            var model = await http.RequestServices.GetRequiredService<ILabelStore>().GetModelAsync(version, http.RequestAborted);
+            if (model is null || accepts?.Invoke(model) == false)
+            {
+                context.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+                return;
+            }
+
+            enqueue(context, model);
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+        }
+    }
+}
