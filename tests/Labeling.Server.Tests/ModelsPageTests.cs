@@ -90,7 +90,7 @@ public sealed partial class ModelsPageTests : IAsyncLifetime
         var (app, address) = await _workspace.StartHostAsync();
         using var http = new HttpClient { BaseAddress = address };
 
-        Assert.Equal(HttpStatusCode.NoContent, await PostCommandAsync(http, "/hangfire/models/promote/v2"));
+        Assert.Equal(HttpStatusCode.NoContent, await DashboardCommand.PostAsync(http, "/hangfire/models/promote/v2"));
 
         var (succeeded, result) = await WaitForJobAsync(app, nameof(LabelingJobs.PromoteAsync), "v2");
         Assert.True(succeeded, result);
@@ -112,7 +112,7 @@ public sealed partial class ModelsPageTests : IAsyncLifetime
         var (app, address) = await _workspace.StartHostAsync();
         using var http = new HttpClient { BaseAddress = address };
 
-        Assert.Equal(HttpStatusCode.NoContent, await PostCommandAsync(http, "/hangfire/models/reject/v2"));
+        Assert.Equal(HttpStatusCode.NoContent, await DashboardCommand.PostAsync(http, "/hangfire/models/reject/v2"));
 
         var (succeeded, result) = await WaitForJobAsync(app, nameof(LabelingJobs.RejectAsync), "v2");
         Assert.True(succeeded, result);
@@ -136,8 +136,8 @@ public sealed partial class ModelsPageTests : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = address };
 
         // The page's button names the model it rolls back: v1 is not the active one, so nothing is queued.
-        Assert.Equal((HttpStatusCode)422, await PostCommandAsync(http, "/hangfire/models/rollback/v1"));
-        Assert.Equal(HttpStatusCode.NoContent, await PostCommandAsync(http, "/hangfire/models/rollback/v2"));
+        Assert.Equal((HttpStatusCode)422, await DashboardCommand.PostAsync(http, "/hangfire/models/rollback/v1"));
+        Assert.Equal(HttpStatusCode.NoContent, await DashboardCommand.PostAsync(http, "/hangfire/models/rollback/v2"));
 
         var (succeeded, result) = await WaitForJobAsync(app, nameof(LabelingJobs.RollbackAsync), null);
         Assert.True(succeeded, result);
@@ -157,7 +157,7 @@ public sealed partial class ModelsPageTests : IAsyncLifetime
 
         foreach (var action in new[] { "promote", "reject", "rollback" })
         {
-            Assert.Equal((HttpStatusCode)422, await PostCommandAsync(http, $"/hangfire/models/{action}/nope"));
+            Assert.Equal((HttpStatusCode)422, await DashboardCommand.PostAsync(http, $"/hangfire/models/{action}/nope"));
         }
 
         // Only POST runs a command; a path outside the version rule is no command at all.
@@ -166,7 +166,7 @@ public sealed partial class ModelsPageTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
         }
 
-        Assert.Equal(HttpStatusCode.NotFound, await PostCommandAsync(http, "/hangfire/models/promote/a%20b"));
+        Assert.Equal(HttpStatusCode.NotFound, await DashboardCommand.PostAsync(http, "/hangfire/models/promote/a%20b"));
         // A post without the page's antiforgery token (another site's form) is refused before any command runs.
         using (var forged = await http.PostAsync("/hangfire/models/promote/v1", new StringContent(""), Ct))
         {
@@ -190,7 +190,7 @@ public sealed partial class ModelsPageTests : IAsyncLifetime
         var (app, address) = await _workspace.StartHostAsync();
         using var http = new HttpClient { BaseAddress = address };
 
-        Assert.Equal(HttpStatusCode.NoContent, await PostCommandAsync(http, "/hangfire/models/reject/v1"));
+        Assert.Equal(HttpStatusCode.NoContent, await DashboardCommand.PostAsync(http, "/hangfire/models/reject/v1"));
 
         var (succeeded, message) = await WaitForJobAsync(app, nameof(LabelingJobs.RejectAsync), "v1");
         Assert.False(succeeded);
@@ -221,25 +221,6 @@ public sealed partial class ModelsPageTests : IAsyncLifetime
         Assert.Equal(0.030, scores.APNovelDelta!.Value, 6);
         Assert.Null((scores with { ParentAPNovel = null }).APNovelDelta);
     }
-
-    /// <summary>
-    /// Posts a command as the dashboard's script does: the page first (its antiforgery cookie), then a POST with the
-    /// header and token the page's meta tags name.
-    /// </summary>
-    private static async Task<HttpStatusCode> PostCommandAsync(HttpClient http, string path)
-    {
-        var page = await http.GetStringAsync("/hangfire/models", Ct);
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent("") };
-        var header = MetaRegex("csrf-header").Match(page);
-        var token = MetaRegex("csrf-token").Match(page);
-        Assert.True(header.Success && token.Success, "The dashboard page carries no antiforgery token.");
-        request.Headers.Add(WebUtility.HtmlDecode(header.Groups[1].Value), WebUtility.HtmlDecode(token.Groups[1].Value));
-
-        using var response = await http.SendAsync(request, Ct);
-        return response.StatusCode;
-    }
-
-    private static Regex MetaRegex(string name) => new($"<meta name=\"{name}\" content=\"([^\"]*)\"", RegexOptions.CultureInvariant);
 
     private static string Row(string html, string version)
     {
