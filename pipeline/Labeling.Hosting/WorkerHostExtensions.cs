@@ -48,7 +48,8 @@ public static class WorkerHostExtensions
         services.AddHostedService<MigrateOnStart>();
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
-            .AddCheck<QueueHealthCheck>("queue", tags: ["ready"]);
+            .AddCheck<QueueHealthCheck>("queue", tags: ["ready"])
+            .AddCheck<ModelHealthCheck>("model", tags: ["ready"]);
         return builder;
     }
 
@@ -61,7 +62,7 @@ public static class WorkerHostExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
-        app.MapGet("/stats", (LabelWorkerMetrics metrics) => Results.Json(metrics.Snapshot()));
+        app.MapGet("/stats", (LabelWorkerMetrics metrics, IActiveDetector detectors) => Results.Json(metrics.Snapshot(detectors.State)));
         return app;
     }
 
@@ -70,6 +71,21 @@ public static class WorkerHostExtensions
         public Task StartAsync(CancellationToken cancellationToken) => Task.Run(database.Migrate, cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Degraded (still ready: it labels) when the active model could not be loaded and an older one serves instead,
+    /// so that probes and dashboards of scale-out workers show it.
+    /// </summary>
+    private sealed class ModelHealthCheck(IActiveDetector detectors) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var state = detectors.State;
+            return Task.FromResult(state.LoadFailure is { } failed
+                ? HealthCheckResult.Degraded($"active model {failed.Version} could not be loaded ({failed.Reason}); labelling with {state.InUse}")
+                : HealthCheckResult.Healthy(state.InUse is null ? "no batch yet" : $"labelling with {state.InUse}"));
+        }
     }
 
     private sealed class DatabaseHealthCheck(ILabelStore store) : IHealthCheck

@@ -34,11 +34,7 @@ internal static class DashboardTiles
                     ? new Metric(depth)
                     : new Metric("unreachable") { Style = MetricStyle.Danger };
             }),
-            new DashboardMetric("labeling:model", "Active model", page =>
-            {
-                var progress = Read(page);
-                return new Metric(progress.ActiveModel ?? "none") { Style = progress.ActiveModel is null ? MetricStyle.Warning : MetricStyle.Success };
-            }),
+            new DashboardMetric("labeling:model", "Active model", page => ModelMetric(Read(page))),
             new DashboardMetric("labeling:demo", "Bootstrap demo", page => DemoMetric(Read(page).Demo)),
             new DashboardMetric("labeling:retrain", "Retraining", page => RetrainMetric(Read(page).Retrain)));
         DashboardRoutes.Routes.AddRazorPage(ModelsPage.Path, _ => new ModelsPage());
@@ -47,6 +43,15 @@ internal static class DashboardTiles
         NavigationMenu.Items.Add(_ => new MenuItem("Review", "/review"));
         NavigationMenu.Items.Add(_ => new MenuItem("API", "/openapi/v1.json"));
     }
+
+    /// <summary>The active model; red when this host's workers could not load it and label with an older one.</summary>
+    internal static Metric ModelMetric(ProgressSnapshot progress) => progress switch
+    {
+        { ActiveModel: null } => new Metric("none") { Style = MetricStyle.Warning },
+        { ModelLoadFailure: { } failed } when failed.Version == progress.ActiveModel =>
+            new Metric($"{failed.Version} failed to load · labelling with {progress.ModelInUse ?? "none"}") { Style = MetricStyle.Danger, Highlighted = true },
+        _ => new Metric(progress.ActiveModel) { Style = MetricStyle.Success },
+    };
 
     /// <summary>The demo job in this host: its stage and overall percent while it runs, then done or failed.</summary>
     internal static Metric DemoMetric(DemoSnapshot? demo) => demo switch

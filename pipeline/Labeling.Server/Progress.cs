@@ -1,3 +1,4 @@
+using Labeling.Functions.Batches;
 using Labeling.Functions.Ingest;
 using Labeling.Labels;
 using Labeling.Queues;
@@ -8,7 +9,9 @@ namespace Labeling.Server;
 /// <summary>
 /// Labelling progress over every dataset: what the dashboard tiles, <c>/api/progress</c> and the
 /// review page show. <see cref="Demo"/> is the bootstrap demo job of this host, null when none ran here; <see cref="Retrain"/>
-/// the latest retraining run of this host, likewise.
+/// the latest retraining run of this host, likewise. <see cref="ModelInUse"/> and <see cref="ModelLoadFailure"/> are
+/// this host's in-process workers' (embedded mode): the version they label with, and an active model they could not
+/// load (they keep the previous one); scale-out workers report the same on their own <c>/stats</c> and <c>/readyz</c>.
 /// </summary>
 public sealed record ProgressSnapshot(
     IReadOnlyList<DatasetProgress> Datasets,
@@ -22,10 +25,13 @@ public sealed record ProgressSnapshot(
     long? QueueDepth,
     DemoSnapshot? Demo,
     DateTimeOffset At,
-    RetrainSnapshot? Retrain = null);
+    RetrainSnapshot? Retrain = null,
+    string? ModelInUse = null,
+    ModelLoadFailure? ModelLoadFailure = null);
 
 /// <summary>Reads progress from the labels database and the label queue; keeps the last read for a second so dashboard tiles do not each hit the database.</summary>
-internal sealed class ProgressReader(ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> ingest, DemoStatus demo, RetrainStatus retrain, TimeProvider time)
+internal sealed class ProgressReader(
+    ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> ingest, DemoStatus demo, RetrainStatus retrain, IActiveDetector detectors, TimeProvider time)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
     private readonly Lock _gate = new();
@@ -57,7 +63,9 @@ internal sealed class ProgressReader(ILabelStore store, IWorkQueueFactory queues
             depth,
             demo.Current,
             time.GetUtcNow(),
-            retrain.Current);
+            retrain.Current,
+            detectors.State.InUse,
+            detectors.State.LoadFailure);
         lock (_gate)
         {
             _last = snapshot;

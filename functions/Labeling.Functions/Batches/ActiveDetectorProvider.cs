@@ -111,6 +111,9 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
     /// </summary>
     public ModelLoadFailure? LastLoadFailure { get; private set; }
 
+    /// <inheritdoc />
+    public ActiveDetectorState State => new(Volatile.Read(ref _current)?.Model.Version, LastLoadFailure);
+
     /// <summary>Releases the current detector (disposed once no lease holds it).</summary>
     public void Dispose()
     {

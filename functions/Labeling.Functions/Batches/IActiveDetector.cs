@@ -14,7 +14,15 @@ public interface IActiveDetector
     /// </summary>
     /// <exception cref="ActiveModelException">No model is active, its file is corrupt, or it cannot be served.</exception>
     Task<ActiveModelLease> AcquireAsync(CancellationToken cancellationToken);
+
+    /// <summary>What this process labels with now, and the active model it could not load (what a worker reports).</summary>
+    ActiveDetectorState State { get; }
 }
+
+/// <summary>The model whose detector batches get, and the active model that could not be loaded.</summary>
+/// <param name="InUse">The version batches are labelled with now; null before the first batch.</param>
+/// <param name="LoadFailure">The active model that failed to load while <paramref name="InUse"/> kept labelling; null when none.</param>
+public sealed record ActiveDetectorState(string? InUse, ModelLoadFailure? LoadFailure);
 
 /// <summary>The active model's detector, registry record and text encoder, held for one batch.</summary>
 public sealed class ActiveModelLease : IDisposable

@@ -55,7 +55,7 @@ public sealed class LabelWorkerMetrics : IDisposable
     public void QueueDepth(long depth) => Interlocked.Exchange(ref _queueDepth, depth);
 
     /// <summary>A snapshot for <c>/stats</c>.</summary>
-    public object Snapshot()
+    public object Snapshot(ActiveDetectorState? model = null)
     {
         var uptime = DateTimeOffset.UtcNow - _started;
         var done = Interlocked.Read(ref _messagesTotal);
@@ -69,6 +69,8 @@ public sealed class LabelWorkerMetrics : IDisposable
             inFlight = Interlocked.Read(ref _inFlight),
             queueDepth = Interlocked.Read(ref _queueDepth),
             messagesPerSecond = uptime.TotalSeconds > 0 ? Math.Round(done / uptime.TotalSeconds, 3) : 0,
+            modelInUse = model?.InUse,
+            modelLoadFailure = model?.LoadFailure,
         };
     }
 

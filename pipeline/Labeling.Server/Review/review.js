@@ -355,7 +355,12 @@
     setStat('labelled', p.labelled);
     setStat('failed', p.failed).classList.toggle('bad', p.failed > 0);
     setStat('boxes', p.boxes);
-    setStat('model', p.activeModel ?? 'none').classList.toggle('warn', !p.activeModel);
+    // The workers of this host could not load the active model and label with the previous one: say so in red.
+    const failed = p.modelLoadFailure && p.modelLoadFailure.version === p.activeModel ? p.modelLoadFailure : null;
+    const model = setStat('model', failed ? `${p.activeModel} (failed to load; labelling with ${p.modelInUse ?? 'none'})` : p.activeModel ?? 'none',
+      failed ? failed.reason : undefined);
+    model.classList.toggle('warn', !p.activeModel);
+    model.classList.toggle('bad', !!failed);
     setStat('queue', p.queueDepth ?? 'unavailable').classList.toggle('bad', p.queueDepth === null || p.queueDepth === undefined);
     const bar = $('[data-testid="progress-bar"]');
     const total = Math.max(1, p.images);

@@ -117,11 +117,13 @@ public sealed class ActiveDetectorProviderTests : IAsyncDisposable
 
         Assert.Equal("v2", provider.LastLoadFailure?.Version);
         Assert.Contains("refusing to load it", provider.LastLoadFailure!.Reason, StringComparison.Ordinal);
+        Assert.Equal(new ActiveDetectorState("v1", provider.LastLoadFailure), provider.State);
 
         await RegisterAndActivateAsync("v3", "models/v3.onnx", await UploadModelAsync("models/v3.onnx"));
         using var swapped = await provider.AcquireAsync(Ct);
         Assert.Equal("v3", swapped.Model.Version);
         Assert.Null(provider.LastLoadFailure);
+        Assert.Equal(new ActiveDetectorState("v3", null), provider.State);
     }
 
     [Fact]
