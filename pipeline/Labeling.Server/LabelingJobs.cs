@@ -100,6 +100,14 @@ public sealed partial class LabelingJobs(
             return $"{done.Version} was finished already (resumed after its host stopped): {done.Status.ToString().ToLowerInvariant()}.";
         }
 
+        // One run at a time across hosts: a scheduled run while another (or a resumed one) trains would share the
+        // machine's cores and gate against a parent that is about to change.
+        if ((await store.ListTrainingRunsAsync(cancellationToken)).FirstOrDefault(r =>
+                r.Status == TrainingRunStatus.Running && TrainingRecovery.WhyOrphaned(r, retraining.Value.OrphanAfter, DateTimeOffset.UtcNow) is null) is { } busy)
+        {
+            return $"Skipped: training run {busy.Id} ({busy.Version ?? "no version"}) is in progress in {busy.Owner ?? "another process"}.";
+        }
+
         return await TrackRetrainAsync(progress => retrainer.RunAsync(retraining.Value, context?.BackgroundJob.Id, progress, cancellationToken));
     }
 

@@ -11,9 +11,11 @@ public sealed class TrainingRecoveryTests
     /// <summary>The owner text of a process of this machine that has exited.</summary>
     internal static async Task<string> DeadOwnerAsync()
     {
-        using var process = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        // It lives until killed, so that its start time can be read before it is gone.
+        using var process = Process.Start(new ProcessStartInfo("sleep", "600") { UseShellExecute = false })!;
         var pid = process.Id;
         var start = long.Parse(File.ReadAllText($"/proc/{pid}/stat").Split(')')[^1].Trim().Split(' ')[19], System.Globalization.CultureInfo.InvariantCulture);
+        process.Kill();
         await process.WaitForExitAsync(TestContext.Current.CancellationToken);
         return RunOwner.Of(Environment.MachineName, pid, start);
     }

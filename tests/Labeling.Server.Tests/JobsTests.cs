@@ -206,4 +206,34 @@ public sealed class JobsTests : IAsyncLifetime
         Assert.Contains("no gold boxes", retrain.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal("failed", DashboardTiles.RetrainMetric(app.Services.GetRequiredService<RetrainStatus>().Current).Value);
     }
+
+    [Fact]
+    public async Task Retrain_WhileAnotherRunTrains_IsSkipped_ButARunWhoseProcessDiedDoesNotBlock()
+    {
+        await _workspace.AddModelAsync("v1");
+        var (app, _) = await _workspace.StartHostAsync();
+        var store = app.Services.GetRequiredService<ILabelStore>();
+        // A live run elsewhere: this very process, heartbeat now.
+        var live = await store.StartTrainingRunAsync(new NewTrainingRun(null, "{}", "auto-77", Labeling.Bootstrap.RunOwner.Current), Ct);
+        using var scope = app.Services.CreateScope();
+        var jobs = scope.ServiceProvider.GetRequiredService<LabelingJobs>();
+
+        Assert.Equal($"Skipped: training run {live} (auto-77) is in progress in {Labeling.Bootstrap.RunOwner.Current}.", await jobs.RetrainAsync(null, Ct));
+        Assert.Single(await store.ListTrainingRunsAsync(Ct)); // nothing started
+
+        // Once it has ended, and with only a run whose process died left (recovery's business), a run goes ahead —
+        // and here fails for want of a gold split: it did start.
+        await store.FinishTrainingRunAsync(live, TrainingRunStatus.Cancelled, null, null, "stopped", Ct);
+        // A process that lives until it is killed, so that its start time can be read first.
+        using (var exited = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "600") { UseShellExecute = false })!)
+        {
+            var start = long.Parse(File.ReadAllText($"/proc/{exited.Id}/stat").Split(')')[^1].Trim().Split(' ')[19], System.Globalization.CultureInfo.InvariantCulture);
+            exited.Kill();
+            await exited.WaitForExitAsync(Ct);
+            await store.StartTrainingRunAsync(new NewTrainingRun(null, "{}", "auto-78", Labeling.Bootstrap.RunOwner.Of(Environment.MachineName, exited.Id, start)), Ct);
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => jobs.RetrainAsync(null, Ct));
+        Assert.Contains("no gold boxes", error.Message, StringComparison.Ordinal);
+    }
 }
