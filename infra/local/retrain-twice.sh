@@ -3,11 +3,13 @@
 # fresh folder, then the host (`labeling serve`) with the `retrain` job scheduled every EVERY minutes,
 # until two scheduled retrains have finished and the workers have relabelled; then the registry, the
 # per-class diff of each generation against the one before, and the host's model swaps and failures.
-# Usage: infra/local/retrain-twice.sh [WORK_FOLDER]   (env: EVERY=5 STEPS=600 PORT=5095)
+# With KILL=1 the host is killed (SIGKILL) once the first retrain has written a checkpoint and started again:
+# the new host resumes that run from its checkpoint (docs/retraining.md, "Crash safety").
+# Usage: infra/local/retrain-twice.sh [WORK_FOLDER]   (env: EVERY=5 STEPS=600 PORT=5095 KILL=0)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${1:-$(mktemp -d /tmp/labeling-retrain-XXXXXX)}"
-every="${EVERY:-5}" steps="${STEPS:-600}" port="${PORT:-5095}"
+every="${EVERY:-5}" steps="${STEPS:-600}" port="${PORT:-5095}" kill_once="${KILL:-0}"
 mkdir -p "$work" && cd "$work"
 echo "work folder: $work"
 
@@ -25,6 +27,14 @@ trap 'kill $host 2>/dev/null || true; wait $host 2>/dev/null || true' EXIT
 # Two finished runs (promoted or rejected), nothing left to label.
 started=$(date +%s)
 while :; do
+  if [ "$kill_once" = 1 ] && step=$(cat data/retraining/*/checkpoints/step.txt 2>/dev/null | head -1) && [ -n "$step" ]; then
+    kill -KILL $host; wait $host 2>/dev/null || true
+    echo "killed the host (pid $host) during the first retrain, after its checkpoint of step $step; starting it again"
+    "$root/labeling" models runs
+    "$root/labeling" serve --urls "http://127.0.0.1:$port" >> serve.log 2>&1 &
+    host=$!
+    kill_once=done
+  fi
   state=$(curl -sf "http://127.0.0.1:$port/api/progress" 2>/dev/null || true)
   models=$(curl -sf "http://127.0.0.1:$port/api/models" 2>/dev/null || true)
   if [ -n "$state" ] && [ -n "$models" ] && python3 - "$state" "$models" <<'PY'
@@ -37,7 +47,7 @@ sys.exit(0 if len(runs) >= 2 and not retrain.get("running") and idle else 1)
 PY
   then break; fi
   if [ $(( $(date +%s) - started )) -gt 3600 ]; then echo "no two finished retrains within an hour; see $work/serve.log" >&2; exit 1; fi
-  sleep 15
+  if [ "$kill_once" = 1 ]; then sleep 1; else sleep 15; fi
 done
 echo "two scheduled retrains finished after $(( ($(date +%s) - started) / 60 )) min"
 
@@ -52,5 +62,6 @@ for v in $chain; do
   if [ -n "$previous" ]; then "$root/labeling" diff --from "$previous" --to "$v" --dataset demo-tagged; fi
   previous="$v"
 done
+"$root/labeling" models runs
 echo "model swaps in the host:"; grep -o "Active model is now [^ ]* (was [^)]*)" serve.log || true
 echo "images failed: $("$root/labeling" status --json | python3 -c 'import json,sys; print(sum(d["failed"] for d in json.load(sys.stdin)["datasets"]))')"
