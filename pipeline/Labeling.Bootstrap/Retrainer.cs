@@ -46,7 +46,7 @@ public sealed record RetrainingOptions
     /// <summary>cpu, cuda or auto.</summary>
     public string Device { get; init; } = "cpu";
 
-    /// <summary>Candidates are versioned <c>PREFIX-RUNID</c> (the job id) or <c>PREFIX-yyyyMMdd-HHmmss</c>.</summary>
+    /// <summary>Candidates are versioned <c>PREFIX-yyyyMMdd-HHmmss-JOBID</c> (the host's job) or <c>PREFIX-yyyyMMdd-HHmmss</c> (the CLI).</summary>
     public string VersionPrefix { get; init; } = "auto";
 
     /// <summary>The promotion gate's tolerances.</summary>
@@ -133,9 +133,9 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
     private readonly ILogger _logger = loggers?.CreateLogger<Retrainer>() ?? (ILogger)NullLogger.Instance;
 
     /// <summary>
-    /// Runs once. <paramref name="runId"/> names the candidate <c>PREFIX-RUNID</c> (the Hangfire job id, so that a job
-    /// retried after its host died finds its version folder and resumes from the last checkpoint); null names it by
-    /// the UTC time.
+    /// Runs once. <paramref name="runId"/> names the candidate <c>PREFIX-RUNID</c> (the host's retrain job passes its start
+    /// time and job id, kept with the job, so that a job fetched again after its host died finds its version folder and
+    /// resumes from the last checkpoint); null names it by the UTC time.
     /// </summary>
     public Task<RetrainOutcome> RunAsync(RetrainingOptions options, string? runId, Action<string, double>? progress, CancellationToken cancellationToken)
     {

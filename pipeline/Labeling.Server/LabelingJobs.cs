@@ -25,6 +25,9 @@ public sealed partial class LabelingJobs(
     public const string RollbackId = "rollback-model";
     public const string PromoteId = "promote-newest-candidate";
 
+    /// <summary>The job parameter that keeps a retrain job's run id (its candidate is <c>PREFIX-RUNID</c>).</summary>
+    internal const string RunIdParameter = "RetrainRunId";
+
     /// <summary>The reason a rollback gives the model it replaces (<see cref="ILabelStore.RollbackModelAsync"/>).</summary>
     internal const string RolledBack = "rolled back";
 
@@ -85,8 +88,9 @@ public sealed partial class LabelingJobs(
 
     /// <summary>
     /// One retraining run (<see cref="Retrainer"/>): warm start from the active model, train on the pool, gate on the
-    /// gold split, promote and relabel or reject. The candidate is named after the job id, so a job Hangfire retries
-    /// after its server died finds its checkpoints and resumes; no automatic retries otherwise (a failed run says why).
+    /// gold split, promote and relabel or reject. The candidate is <c>PREFIX-yyyyMMdd-HHmmss-JOBID</c>, kept as a job
+    /// parameter, so a job Hangfire fetches again after its server died finds its checkpoints and resumes; no automatic
+    /// retries otherwise (a failed run says why).
     /// </summary>
     [JobDisplayName("Retrain the detector")]
     [AutomaticRetry(Attempts = 0)]
@@ -94,8 +98,18 @@ public sealed partial class LabelingJobs(
     [Queue("training")]
     public async Task<string> RetrainAsync(PerformContext? context, CancellationToken cancellationToken)
     {
-        // A job fetched again after its host died (PostgreSQL storage) whose run was already resumed and finished.
-        if (context?.BackgroundJob.Id is { } jobId && await store.GetModelAsync($"{retraining.Value.VersionPrefix}-{jobId}", cancellationToken) is { } done)
+        // The run id (and so the candidate's version) is kept with the job: a job that a persistent storage fetches again
+        // after its host died finds the same version folder and resumes. Job ids alone do not name runs: the in-memory
+        // storage counts from 1 again in every host, so the start time goes first.
+        var runId = context?.GetJobParameter<string>(RunIdParameter);
+        if (runId is null && context is not null)
+        {
+            runId = $"{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture)}-{context.BackgroundJob.Id}";
+            context.SetJobParameter(RunIdParameter, runId);
+        }
+
+        // A job fetched again after its host died whose run was already resumed and finished.
+        if (runId is not null && await store.GetModelAsync($"{retraining.Value.VersionPrefix}-{runId}", cancellationToken) is { } done)
         {
             return $"{done.Version} was finished already (resumed after its host stopped): {done.Status.ToString().ToLowerInvariant()}.";
         }
@@ -108,7 +122,7 @@ public sealed partial class LabelingJobs(
             return $"Skipped: training run {busy.Id} ({busy.Version ?? "no version"}) is in progress in {busy.Owner ?? "another process"}.";
         }
 
-        return await TrackRetrainAsync(progress => retrainer.RunAsync(retraining.Value, context?.BackgroundJob.Id, progress, cancellationToken));
+        return await TrackRetrainAsync(progress => retrainer.RunAsync(retraining.Value, runId, progress, cancellationToken));
     }
 
     /// <summary>Runs a retraining run with its progress on the dashboard's tile and in the log.</summary>

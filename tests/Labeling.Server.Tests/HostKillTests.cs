@@ -54,6 +54,8 @@ public sealed class HostKillTests
 
         await using var second = await HostProcess.StartAsync(workspace);
         var version = await WaitForModelAsync(second, m => m.GetProperty("version").GetString()!.StartsWith("auto-", StringComparison.Ordinal));
+        // Named by the first job's start and id (kept with the job), not by the id alone, which the second host reuses.
+        Assert.Matches(@"^auto-\d{8}-\d{6}-\d+$", version);
 
         using (var runs = JsonDocument.Parse(await workspace.CliAsync("models", "runs", "--json")))
         {

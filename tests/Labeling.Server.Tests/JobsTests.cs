@@ -22,7 +22,7 @@ public sealed class JobsTests : IAsyncLifetime
     private static async Task<JsonElement> ProgressAsync(HttpClient http) => await http.GetFromJsonAsync<JsonElement>("/api/progress", Ct);
 
     /// <summary>Polls the API until <paramref name="done"/> holds (the jobs and workers run on their own threads); fails with the last answer after a minute.</summary>
-    private static async Task<JsonElement> WaitForAsync(HttpClient http, Func<JsonElement, bool> done)
+    internal static async Task<JsonElement> WaitForAsync(HttpClient http, Func<JsonElement, bool> done)
     {
         var deadline = DateTime.UtcNow.AddMinutes(1);
         while (true)

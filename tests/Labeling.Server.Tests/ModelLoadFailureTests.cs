@@ -15,22 +15,6 @@ public sealed class ModelLoadFailureTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<JsonElement> WaitForProgressAsync(HttpClient http, Func<JsonElement, bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (true)
-        {
-            var progress = await http.GetFromJsonAsync<JsonElement>("/api/progress", Ct);
-            if (done(progress))
-            {
-                return progress;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Still waiting for {what} after a minute; progress: {progress}");
-            await Task.Delay(100, Ct);
-        }
-    }
-
     [Fact]
     public async Task ActiveModelThatCannotLoad_WorkersKeepThePreviousOne_AndTheHostReportsIt()
     {
@@ -45,7 +29,7 @@ public sealed class ModelLoadFailureTests
         }
 
         // The host's own workers label with v1.
-        var before = await WaitForProgressAsync(http, p => p.GetProperty("labelled").GetInt64() == 4, "4 images labelled");
+        var before = await JobsTests.WaitForAsync(http, p => p.GetProperty("labelled").GetInt64() == 4);
         Assert.Equal("v1", before.GetProperty("modelInUse").GetString());
         Assert.Equal(JsonValueKind.Null, before.GetProperty("modelLoadFailure").ValueKind);
 
@@ -63,8 +47,7 @@ public sealed class ModelLoadFailureTests
             await scope.ServiceProvider.GetRequiredService<LabelingJobs>().RelabelAsync(null, Ct);
         }
 
-        var after = await WaitForProgressAsync(http, p => p.GetProperty("modelLoadFailure").ValueKind == JsonValueKind.Object && p.GetProperty("labelled").GetInt64() == 4,
-            "the load failure and the relabelled images");
+        var after = await JobsTests.WaitForAsync(http, p => p.GetProperty("modelLoadFailure").ValueKind == JsonValueKind.Object && p.GetProperty("labelled").GetInt64() == 4);
         Assert.Equal(("v2", "v1"), (after.GetProperty("activeModel").GetString(), after.GetProperty("modelInUse").GetString()));
         var failure = after.GetProperty("modelLoadFailure");
         Assert.Equal("v2", failure.GetProperty("version").GetString());
