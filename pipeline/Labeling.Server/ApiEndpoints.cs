@@ -37,6 +37,9 @@ internal static class ApiEndpoints
         api.MapGet("/models", async (ILabelStore store, CancellationToken ct) => TypedResults.Ok(await store.ListModelsAsync(ct)))
             .WithName("ListModels").WithSummary("Registered detector models; one is active.");
 
+        api.MapGet("/training-runs", async (ILabelStore store, CancellationToken ct) => TypedResults.Ok(await store.ListTrainingRunsAsync(ct)))
+            .WithName("ListTrainingRuns").WithSummary("Retraining runs: the candidate each builds, how it ended (or its process and last heartbeat while it runs), the checkpoint step an interrupted run resumed from.");
+
         api.MapGet("/boxes", QueryBoxesAsync)
             .WithName("QueryBoxes").WithSummary("Boxes filtered like `labeling query`, paged by box id (pass nextAfterId back as after).");
 

@@ -24,7 +24,9 @@ internal sealed class ModelsPage : RazorPage
         Layout = new LayoutPage("Models");
         var http = Context.GetHttpContext();
         // Hangfire renders pages synchronously; the store is async only.
-        var models = http.RequestServices.GetRequiredService<ILabelStore>().ListModelsAsync(http.RequestAborted).GetAwaiter().GetResult();
+        var store = http.RequestServices.GetRequiredService<ILabelStore>();
+        var models = store.ListModelsAsync(http.RequestAborted).GetAwaiter().GetResult();
+        var runs = store.ListTrainingRunsAsync(http.RequestAborted).GetAwaiter().GetResult();
         var versions = models.ToDictionary(m => m.Id, m => m.Version);
         var canRollBack = models.Any(m => m.Status == ModelStatus.Retired);
 
@@ -80,8 +82,60 @@ internal sealed class ModelsPage : RazorPage
             WriteLiteral("</td></tr>");
         }
 
-        WriteLiteral("</tbody></table></div></div></div>");
+        WriteLiteral("</tbody></table></div>");
+        TrainingRuns(runs, versions);
+        WriteLiteral("</div></div>");
     }
+
+    /// <summary>The retraining runs, newest first: how each ended, or that it runs (its process and last heartbeat), and where an interrupted one resumed.</summary>
+    private void TrainingRuns(IReadOnlyList<TrainingRunRecord> runs, Dictionary<long, string> versions)
+    {
+        if (runs.Count == 0)
+        {
+            return;
+        }
+
+        WriteLiteral("""
+            <h3>Training runs</h3>
+            <div class="table-responsive"><table class="table table-condensed" data-testid="runs-table"><thead><tr>
+            <th>Run</th><th>Candidate</th><th>Parent</th><th>Status</th><th class="text-right">Resumed at step</th><th>Started (UTC)</th><th>Last heartbeat (UTC)</th><th>Process</th><th>Model</th><th>Error</th>
+            </tr></thead><tbody>
+            """);
+        foreach (var run in runs.OrderByDescending(r => r.Id))
+        {
+            WriteLiteral("""<tr data-testid="run-row"><td>""");
+            Write(run.Id.ToString(CultureInfo.InvariantCulture));
+            WriteLiteral("</td><td>");
+            Write(run.Version ?? Missing);
+            WriteLiteral("</td><td>");
+            Write(run.ParentModelId is { } parent ? versions.GetValueOrDefault(parent, $"#{parent}") : Missing);
+            WriteLiteral($"""</td><td><span class="label {RunLabel(run.Status)}" data-testid="run-status">""");
+            Write(run.Status.ToString().ToLowerInvariant());
+            WriteLiteral("""</span></td><td class="text-right" data-testid="run-resumed">""");
+            Write(run.ResumedFromStep?.ToString(CultureInfo.InvariantCulture) ?? Missing);
+            WriteLiteral("</td><td>");
+            Write(run.StartedAt?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? Missing);
+            WriteLiteral("</td><td>");
+            Write(run.Status == TrainingRunStatus.Running ? run.HeartbeatAt?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? Missing : Missing);
+            WriteLiteral("</td><td><small>");
+            Write(run.Owner ?? Missing);
+            WriteLiteral("</small></td><td>");
+            Write(run.ModelId is { } model ? versions.GetValueOrDefault(model, $"#{model}") : Missing);
+            WriteLiteral("""</td><td data-testid="run-error">""");
+            Write(run.Error ?? "");
+            WriteLiteral("</td></tr>");
+        }
+
+        WriteLiteral("</tbody></table></div>");
+    }
+
+    private static string RunLabel(TrainingRunStatus status) => status switch
+    {
+        TrainingRunStatus.Running => "label-info",
+        TrainingRunStatus.Succeeded => "label-success",
+        TrainingRunStatus.Failed => "label-danger",
+        _ => "label-default",
+    };
 
     private const string Missing = "—";
 

@@ -72,6 +72,17 @@ public sealed class HostKillTests
         }
 
         Assert.Contains(second.Output, line => line.Contains($"Training resumed at step", StringComparison.Ordinal));
+
+        // The dashboard's Models page and the API show both records: the interrupted run and the one that resumed it.
+        using (var api = JsonDocument.Parse(await second.Http.GetStringAsync("/api/training-runs", Ct)))
+        {
+            Assert.Equal(["failed", "succeeded"], api.RootElement.EnumerateArray().Select(r => r.GetProperty("status").GetString()));
+            Assert.Equal(JsonValueKind.Number, api.RootElement[1].GetProperty("resumedFromStep").ValueKind);
+        }
+
+        var page = await second.Http.GetStringAsync("/hangfire/models", Ct);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(page, "data-testid=\"run-row\""));
+        Assert.Contains("is gone; resumed from its last checkpoint", page, StringComparison.Ordinal);
     }
 
     /// <summary>Waits until a run's checkpoint folder names a step (polling the file the trainer renames into place last).</summary>
