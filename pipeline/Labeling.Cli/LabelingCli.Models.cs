@@ -1,6 +1,7 @@
-using System.Globalization;
 using System.CommandLine;
+using System.Globalization;
 using Labeling.Blobs;
+using Labeling.Bootstrap;
 using Labeling.Detection;
 using Labeling.Functions.Models;
 using Labeling.Labels;
@@ -49,14 +50,29 @@ public static partial class LabelingCli
             }
 
             var table = new Table().AddColumns("Run", "Candidate", "Parent", "Status", "Resumed at", "Started", "Last heartbeat", "Model", "Error");
+            var orphanAfter = new RetrainingOptions().OrphanAfter;
+            var orphans = new List<string>();
             foreach (var r in runs)
             {
+                // A run whose process died still says running until a host claims it: say so, and how to continue it.
+                var why = r.Status == TrainingRunStatus.Running ? TrainingRecovery.WhyOrphaned(r, orphanAfter, DateTimeOffset.UtcNow) : null;
+                if (why is not null && r.Version is not null)
+                {
+                    orphans.Add(r.Version);
+                }
+
                 table.AddRow(r.Id.ToString(CultureInfo.InvariantCulture), Markup.Escape(r.Version ?? "-"), Markup.Escape(Version(r.ParentModelId) ?? "-"),
-                    r.Status.ToString().ToLowerInvariant(), r.ResumedFromStep?.ToString(CultureInfo.InvariantCulture) ?? "", $"{r.StartedAt:u}", $"{r.HeartbeatAt:u}",
+                    why is null ? r.Status.ToString().ToLowerInvariant() : $"[red]interrupted[/] ({Markup.Escape(why)})",
+                    r.ResumedFromStep?.ToString(CultureInfo.InvariantCulture) ?? "", $"{r.StartedAt:u}", $"{r.HeartbeatAt:u}",
                     Markup.Escape(Version(r.ModelId) ?? ""), Markup.Escape(r.Error ?? ""));
             }
 
             context.Console().Write(table);
+            foreach (var version in orphans)
+            {
+                await context.Output.WriteLineAsync($"{version} was interrupted: the next `labeling serve` resumes it, or `labeling retrain --resume {version}` now.");
+            }
+
             return 0;
         });
         return command;

@@ -52,6 +52,9 @@ public sealed class HostKillTests
             Assert.Contains($"/{killedPid}/", run.GetProperty("owner").GetString(), StringComparison.Ordinal);
         }
 
+        // Until a host claims it, `models runs` names it interrupted and says how to continue it.
+        Assert.Contains("was interrupted: the next `labeling serve` resumes it, or `labeling retrain --resume auto-", await workspace.CliAsync("models", "runs"), StringComparison.Ordinal);
+
         await using var second = await HostProcess.StartAsync(workspace);
         var version = await WaitForModelAsync(second, m => m.GetProperty("version").GetString()!.StartsWith("auto-", StringComparison.Ordinal));
         // Named by the first job's start and id (kept with the job), not by the id alone, which the second host reuses.
