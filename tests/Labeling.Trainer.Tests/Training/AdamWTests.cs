@@ -90,6 +90,48 @@ public sealed class AdamWTests
     }
 
     [Fact]
+    public void SaveAndLoad_AParameterWithoutAGradientInTheNextStep_IsUpdatedAsInAnUnbrokenRun()
+    {
+        // A parameter that took part before (its zeroed gradient stays) still decays in a step it takes no part in. A
+        // fresh process has no gradient tensor for it: the saved state must say it has started.
+        using var scope = NewDisposeScope();
+        var path = Path.GetTempFileName();
+        try
+        {
+            var (a1, b1) = Twins(7);
+            var (a2, b2) = Twins(8);
+            var target = torch.randn(4, 3);
+            using var first = new AdamW([a1, a2], 0.1, 0.1);
+            first.ZeroGrad();
+            Loss(a1 + a2, target); // both take part
+            first.Step();
+            first.Save(path);
+            using (torch.no_grad())
+            {
+                b1.copy_(a1);
+                b2.copy_(a2);
+            }
+
+            using var second = new AdamW([b1, b2], 0.1, 0.1);
+            second.Load(path);
+            foreach (var (optimizer, p1) in new[] { (first, a1), (second, b1) })
+            {
+                optimizer.ZeroGrad();
+                Loss(p1, target); // only the first takes part
+                optimizer.Step();
+            }
+
+            Assert.Null(b2.grad);
+            Assert.True(a1.equal(b1).all().item<bool>());
+            Assert.True(a2.equal(b2).all().item<bool>(), "the idle parameter was not updated as in the unbroken run");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Load_StateOfAnotherModel_IsRefused()
     {
         using var scope = NewDisposeScope();

@@ -13,13 +13,20 @@ namespace Labeling.Trainer.Training;
 /// garbage collector may finalise one while libtorch still reads it, and a run then dies in <c>add_</c> with
 /// "Expected false to be true … toFloat" (seen once in ~3,000 steps on the open world; the same race can silently
 /// read a wrong number). Holding each scalar in a <c>using</c> closes that window.
+/// <para>
+/// A parameter is updated from the first step it has a gradient on; after that a step in which it took no part still
+/// decays it (its zeroed gradient is still there). A fresh process resuming from a checkpoint has no gradient tensors
+/// yet, so which parameters have had one is part of the saved state: a resumed run then takes exactly the steps an
+/// unbroken one would.
+/// </para>
 /// </remarks>
 public sealed class AdamW : IDisposable
 {
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _average;
     private readonly Tensor[] _averageSquare;
+    private readonly bool[] _started;
 
     public AdamW(IEnumerable<Parameter> parameters, double learningRate, double weightDecay, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
     {
@@ -27,6 +34,7 @@ public sealed class AdamW : IDisposable
         _parameters = [.. parameters];
         _average = [.. _parameters.Select(p => torch.zeros_like(p).DetachFromDisposeScope())];
         _averageSquare = [.. _parameters.Select(p => torch.zeros_like(p).DetachFromDisposeScope())];
+        _started = new bool[_parameters.Length];
         (LearningRate, WeightDecay, Beta1, Beta2, Epsilon) = (learningRate, weightDecay, beta1, beta2, epsilon);
     }
 
@@ -52,7 +60,7 @@ public sealed class AdamW : IDisposable
         }
     }
 
-    /// <summary>One update of every parameter that has a gradient.</summary>
+    /// <summary>One update of every parameter that has a gradient now or had one before (then counted as zero).</summary>
     public void Step()
     {
         using var noGrad = torch.no_grad();
@@ -70,27 +78,41 @@ public sealed class AdamW : IDisposable
         for (var i = 0; i < _parameters.Length; i++)
         {
             var p = _parameters[i];
-            if (p.grad is not { } grad)
+            var grad = p.grad;
+            if (grad is null && !_started[i])
             {
                 continue;
             }
 
+            _started[i] = true;
             p.mul_(decay);
-            _average[i].mul_(beta1).add_(grad, alpha: oneMinusBeta1);
-            _averageSquare[i].mul_(beta2).addcmul_(grad, grad, value: oneMinusBeta2);
+            // A zero gradient adds nothing: leaving the adds out is the same update, bit for bit.
+            _average[i].mul_(beta1);
+            _averageSquare[i].mul_(beta2);
+            if (grad is not null)
+            {
+                _average[i].add_(grad, alpha: oneMinusBeta1);
+                _averageSquare[i].addcmul_(grad, grad, value: oneMinusBeta2);
+            }
+
             using var denominator = _averageSquare[i].sqrt();
             denominator.div_(sqrtCorrection2).add_(epsilon);
             p.addcdiv_(_average[i], denominator, value: stepSize);
         }
     }
 
-    /// <summary>Writes the state (step count and both moment estimates) for a checkpoint.</summary>
+    /// <summary>Writes the state (step count, which parameters have started, both moment estimates) for a checkpoint.</summary>
     public void Save(string path)
     {
         using var writer = new BinaryWriter(File.Create(path));
         writer.Write(FormatVersion);
         writer.Write(Steps);
         writer.Write(_parameters.Length);
+        foreach (var started in _started)
+        {
+            writer.Write(started);
+        }
+
         foreach (var t in _average.Concat(_averageSquare))
         {
             t.Save(writer);
@@ -102,7 +124,8 @@ public sealed class AdamW : IDisposable
     public void Load(string path)
     {
         using var reader = new BinaryReader(File.OpenRead(path));
-        if (reader.ReadInt32() != FormatVersion)
+        var version = reader.ReadInt32();
+        if (version is not (1 or FormatVersion))
         {
             throw new InvalidDataException($"{path} is not an optimiser state of this version.");
         }
@@ -113,9 +136,29 @@ public sealed class AdamW : IDisposable
             throw new InvalidDataException($"{path} holds the state of a model with another number of parameters.");
         }
 
+        var started = new bool[_parameters.Length];
+        for (var i = 0; version == FormatVersion && i < started.Length; i++)
+        {
+            started[i] = reader.ReadBoolean();
+        }
+
         foreach (var t in _average.Concat(_averageSquare))
         {
             t.Load(reader);
+        }
+
+        for (var i = 0; i < started.Length; i++)
+        {
+            // Version 1 did not record it: a parameter has started when its second moment is not all zero.
+            if (version == FormatVersion)
+            {
+                _started[i] = started[i];
+            }
+            else
+            {
+                using var nonZero = _averageSquare[i].count_nonzero();
+                _started[i] = nonZero.item<long>() > 0;
+            }
         }
 
         Steps = steps;
