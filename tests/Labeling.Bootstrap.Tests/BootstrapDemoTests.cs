@@ -54,6 +54,15 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
         return _services;
     }
 
+    /// <summary>A store the toy demo seeded (its seed model active, a gold split), and a retrainer on it.</summary>
+    private async Task<(ILabelStore Store, Retrainer Retrainer)> SeededStoreAsync()
+    {
+        var services = await ServicesAsync();
+        await new BootstrapDemo(services, Options with { Oracle = false, Rounds = 0 }).RunAsync(null, Ct);
+        var store = services.GetRequiredService<ILabelStore>();
+        return (store, new Retrainer(store, services.GetRequiredService<IBlobStore>(), services.GetRequiredService<Labeling.Functions.Ingest.InboxScanner>()));
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_services is not null)
@@ -222,10 +231,7 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
     [Fact]
     public async Task Retrain_Resumed_GivesTheSameModelAsAnUnbrokenRun()
     {
-        var services = await ServicesAsync();
-        await new BootstrapDemo(services, Options with { Oracle = false, Rounds = 0 }).RunAsync(null, Ct);
-        var store = services.GetRequiredService<ILabelStore>();
-        var retrainer = new Retrainer(store, services.GetRequiredService<IBlobStore>(), services.GetRequiredService<Labeling.Functions.Ingest.InboxScanner>());
+        var (store, retrainer) = await SeededStoreAsync();
         var options = new RetrainingOptions
         {
             WorkFolder = Path.Combine(Folder.Path, "retraining"), Steps = 12, CheckpointEvery = 2, Threads = 1, RelabelAfterPromotion = false,
@@ -259,10 +265,7 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
     [Fact]
     public async Task Retrain_WhoseProcessDied_IsClaimedOnce_AndResumedFromItsCheckpoint()
     {
-        var services = await ServicesAsync();
-        await new BootstrapDemo(services, Options with { Oracle = false, Rounds = 0 }).RunAsync(null, Ct);
-        var store = services.GetRequiredService<ILabelStore>();
-        var retrainer = new Retrainer(store, services.GetRequiredService<IBlobStore>(), services.GetRequiredService<Labeling.Functions.Ingest.InboxScanner>());
+        var (store, retrainer) = await SeededStoreAsync();
         var options = new RetrainingOptions { WorkFolder = Path.Combine(Folder.Path, "retraining"), Steps = 8, CheckpointEvery = 2, Threads = 1 };
         // Training gets to step 4 and writes its checkpoint…
         using (var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct))
@@ -304,10 +307,7 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
     [Fact]
     public async Task Retrain_WhoseRecordWasTakenOver_StopsItsTraining_AndSaysWhy()
     {
-        var services = await ServicesAsync();
-        await new BootstrapDemo(services, Options with { Oracle = false, Rounds = 0 }).RunAsync(null, Ct);
-        var store = services.GetRequiredService<ILabelStore>();
-        var retrainer = new Retrainer(store, services.GetRequiredService<IBlobStore>(), services.GetRequiredService<Labeling.Functions.Ingest.InboxScanner>());
+        var (store, retrainer) = await SeededStoreAsync();
         // A long run with a fast heartbeat; once training reports, another host (here: the test) claims its record.
         var options = new RetrainingOptions
         {
