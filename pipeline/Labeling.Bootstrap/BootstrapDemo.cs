@@ -127,6 +127,14 @@ public sealed partial class BootstrapDemo
 
             Next($"{split.GroundTruth.ImageIds.Count} gold images");
             var (metrics, _) = await GoldEvaluation.EvaluateAsync(split, blobs, modelPath, new GoldEvaluationOptions { Threads = _options.Threads }, Fraction(), cancellationToken);
+            // In the registry too, as a retraining run stores them, so the Models page and `models list` show each round's scores.
+            var previous = rows.Count > 0 ? rows[^1] : null;
+            await store.SetModelMetricsAsync(version, System.Text.Json.JsonSerializer.Serialize(new
+            {
+                gold = metrics,
+                parent = previous is null ? null : new { version = previous.Version, gold = previous.Metrics },
+                demo = new { round },
+            }), cancellationToken);
             var human = baseTruth.Images.Sum(i => i.Objects.Count);
             rows.Add(new DemoRow(round == 0 ? "seed" : $"round {round}", version, metrics, round == 0 ? 0 : Math.Max(0, trained.Counts.Boxes - human), trained.Training.SecondsPerStep * trained.Training.Steps));
             LogRow(_logger, rows[^1].Name, metrics.AP, metrics.AP50, metrics.APBase ?? double.NaN, metrics.APNovel ?? double.NaN);

@@ -106,6 +106,14 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
         var blobs = services.GetRequiredService<IBlobStore>();
         Assert.Equal("demo-r1", (await store.GetActiveModelAsync(Ct))?.Version);
         Assert.Equal((await store.GetModelAsync("demo-seed", Ct))!.Id, (await store.GetModelAsync("demo-r1", Ct))!.ParentId);
+        // Each round's gold scores are in the registry too, with its parent's, as a retraining run stores them.
+        using (var metrics = JsonDocument.Parse((await store.GetModelAsync("demo-r1", Ct))!.Metrics!))
+        {
+            Assert.Equal(report.Rounds[1].Metrics.AP, metrics.RootElement.GetProperty("gold").GetProperty("AP").GetDouble());
+            Assert.Equal("demo-seed", metrics.RootElement.GetProperty("parent").GetProperty("version").GetString());
+            Assert.Equal(report.Rounds[0].Metrics.AP, metrics.RootElement.GetProperty("parent").GetProperty("gold").GetProperty("AP").GetDouble());
+        }
+
         foreach (var version in new[] { "demo-seed", "demo-r1" })
         {
             var model = await store.GetModelAsync(version, Ct);
