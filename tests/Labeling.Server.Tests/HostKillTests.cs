@@ -11,14 +11,20 @@ namespace Labeling.Server.Tests;
 /// retrain job trains, and a new host started on the same workspace resumes the run from its last checkpoint — with
 /// the in-memory job storage, which forgets the job with the process, so only the host's own recovery can do it.
 /// </summary>
-public sealed class HostKillTests
+public sealed class HostKillTests(PostgresFixture postgres, AzuriteFixture azurite)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task HostKilledMidTraining_NextHostResumesTheRunFromItsCheckpoint_AndRegistersTheCandidate()
+    /// <param name="scaleOut">False: the embedded stack (SQLite, local blobs and queue, in-memory job storage). True: labels
+    /// and Hangfire's jobs in PostgreSQL, blobs and queues in Azurite (the killed host's job stays in Hangfire's storage).</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task HostKilledMidTraining_NextHostResumesTheRunFromItsCheckpoint_AndRegistersTheCandidate(bool scaleOut)
     {
-        await using var workspace = new Workspace();
+        await using var workspace = scaleOut
+            ? new Workspace(new { Jobs = Workspace.QuietJobs, WorkersInProcess = true }, await postgres.Server.CreateDatabaseAsync("kill", Ct), azurite.Server.ConnectionString)
+            : new Workspace();
         var work = Path.Combine(workspace.Folder, "data", "retraining");
         workspace.SetSection("Retraining", new
         {
