@@ -53,7 +53,7 @@ public sealed partial class LabelingJobs(
         }
 
         // A training host on another machine that died shows only as a stale heartbeat: look every scan.
-        foreach (var version in await ResumeOrphanedRunsAsync(store, jobs, retraining.Value, logger, cancellationToken))
+        foreach (var version in await ResumeOrphanedRunsAsync(store, jobs, storage, retraining.Value, logger, cancellationToken))
         {
             text += $"; interrupted retrain {version} resumed";
         }
@@ -66,16 +66,38 @@ public sealed partial class LabelingJobs(
     /// <see cref="ResumeRetrainAsync"/> job per candidate on the training queue; returns the versions.
     /// </summary>
     internal static async Task<IReadOnlyList<string>> ResumeOrphanedRunsAsync(
-        ILabelStore store, IBackgroundJobClient jobs, RetrainingOptions options, ILogger logger, CancellationToken cancellationToken)
+        ILabelStore store, IBackgroundJobClient jobs, JobStorage storage, RetrainingOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         var versions = await TrainingRecovery.ClaimOrphansAsync(store, options, DateTimeOffset.UtcNow, cancellationToken);
         foreach (var version in versions)
         {
             var id = jobs.Create<LabelingJobs>(j => j.ResumeRetrainAsync(version, null, CancellationToken.None), new Hangfire.States.EnqueuedState(RetrainQueue));
             LogResumeQueued(logger, version, id);
+            RetireDeadJobs(jobs, storage, options, version, id);
         }
 
         return versions;
+    }
+
+    /// <summary>
+    /// A persistent job storage still shows the dead host's job as processing (until its invisibility timeout hands it
+    /// to another server): it is deleted with the reason, so the dashboard tells the same story as the run records.
+    /// </summary>
+    private static void RetireDeadJobs(IBackgroundJobClient jobs, JobStorage storage, RetrainingOptions options, string version, string resumeJobId)
+    {
+        using var connection = storage.GetConnection();
+        foreach (var (jobId, job) in storage.GetMonitoringApi().ProcessingJobs(0, 500))
+        {
+            if (job.Job?.Type != typeof(LabelingJobs) || job.Job.Method.Name != nameof(RetrainAsync)
+                || connection.GetJobParameter(jobId, RunIdParameter) is not { } parameter
+                || $"{options.VersionPrefix}-{Hangfire.Common.SerializationHelper.Deserialize<string>(parameter)}" != version)
+            {
+                continue;
+            }
+
+            jobs.ChangeState(jobId, new Hangfire.States.DeletedState { Reason = $"its host died mid-training; job {resumeJobId} resumes {version} from its last checkpoint" },
+                Hangfire.States.ProcessingState.StateName);
+        }
     }
 
     /// <summary>Continues a retraining run whose host died, from its last checkpoint (queued by <see cref="ResumeOrphanedRunsAsync"/>).</summary>

@@ -15,10 +15,10 @@ namespace Labeling.Server;
 /// The scan-inbox job repeats the check for hosts on other machines.
 /// </summary>
 internal sealed class ResumeInterruptedTraining(
-    ILabelStore store, IBackgroundJobClient jobs, IOptions<RetrainingOptions> options, ILogger<ResumeInterruptedTraining> logger) : IHostedService
+    ILabelStore store, IBackgroundJobClient jobs, JobStorage storage, IOptions<RetrainingOptions> options, ILogger<ResumeInterruptedTraining> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken) =>
-        await LabelingJobs.ResumeOrphanedRunsAsync(store, jobs, options.Value, logger, cancellationToken);
+        await LabelingJobs.ResumeOrphanedRunsAsync(store, jobs, storage, options.Value, logger, cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -89,6 +89,12 @@ public sealed class HostKillTests(PostgresFixture postgres, AzuriteFixture azuri
             Assert.Equal(JsonValueKind.Number, api.RootElement[1].GetProperty("resumedFromStep").ValueKind);
         }
 
+        // On PostgreSQL the dead host's job was still "processing" in Hangfire's storage: it is deleted with the reason.
+        // (The in-memory storage died with the host.)
+        var deleted = await second.Http.GetStringAsync("/hangfire/jobs/deleted", Ct);
+        Assert.Equal(scaleOut, deleted.Contains("Retrain the detector", StringComparison.Ordinal));
+        Assert.DoesNotContain("Retrain the detector", await second.Http.GetStringAsync("/hangfire/jobs/processing", Ct), StringComparison.Ordinal);
+
         var page = await second.Http.GetStringAsync("/hangfire/models", Ct);
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(page, "data-testid=\"run-row\""));
         Assert.Contains("is gone; resumed from its last checkpoint", page, StringComparison.Ordinal);
