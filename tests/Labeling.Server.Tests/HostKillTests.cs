@@ -62,7 +62,7 @@ public sealed class HostKillTests(PostgresFixture postgres, AzuriteFixture azuri
         Assert.Contains("was interrupted: the next `labeling serve` resumes it, or `labeling retrain --resume auto-", await workspace.CliAsync("models", "runs"), StringComparison.Ordinal);
 
         await using var second = await HostProcess.StartAsync(workspace);
-        var version = await WaitForModelAsync(second, m => m.GetProperty("version").GetString()!.StartsWith("auto-", StringComparison.Ordinal));
+        var version = await WaitForFinishedRunAsync(second);
         // Named by the first job's start and id (kept with the job), not by the id alone, which the second host reuses.
         Assert.Matches(@"^auto-\d{8}-\d{6}-\d+$", version);
 
@@ -131,19 +131,23 @@ public sealed class HostKillTests(PostgresFixture postgres, AzuriteFixture azuri
         }
     }
 
-    /// <summary>Polls <c>/api/models</c> until a model matching <paramref name="match"/> is registered; returns its version.</summary>
-    private static async Task<string> WaitForModelAsync(HostProcess host, Func<JsonElement, bool> match)
+    /// <summary>
+    /// Polls <c>/api/training-runs</c> until a run has ended (its record is written last, after the model is registered,
+    /// gated and the relabel queued); returns its candidate's version.
+    /// </summary>
+    private static async Task<string> WaitForFinishedRunAsync(HostProcess host)
     {
         var deadline = DateTime.UtcNow.AddMinutes(5);
         while (true)
         {
-            using var models = JsonDocument.Parse(await host.Http.GetStringAsync("/api/models", Ct));
-            if (models.RootElement.EnumerateArray().FirstOrDefault(match) is { ValueKind: JsonValueKind.Object } model)
+            using var runs = JsonDocument.Parse(await host.Http.GetStringAsync("/api/training-runs", Ct));
+            if (runs.RootElement.EnumerateArray().FirstOrDefault(r => r.GetProperty("status").GetString() is "succeeded" or "failed" && r.GetProperty("error").ValueKind == JsonValueKind.Null)
+                is { ValueKind: JsonValueKind.Object } run)
             {
-                return model.GetProperty("version").GetString()!;
+                return run.GetProperty("version").GetString()!;
             }
 
-            Assert.True(DateTime.UtcNow < deadline && !host.Exited, $"No such model within 5 minutes; host output:\n{string.Join('\n', host.Output)}");
+            Assert.True(DateTime.UtcNow < deadline && !host.Exited, $"No run ended within 5 minutes; host output:\n{string.Join('\n', host.Output)}");
             await Task.Delay(200, Ct);
         }
     }
