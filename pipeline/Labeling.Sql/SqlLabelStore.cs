@@ -577,42 +577,33 @@ internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
         return id ?? throw new InvalidOperationException($"Model version '{model.Version}' is registered already.");
     }
 
-    public async Task<ModelRecord?> GetModelAsync(string version, CancellationToken cancellationToken)
-    {
-        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<ModelRow>(new CommandDefinition(
-            """
-            SELECT id AS Id, version AS Version, contract AS Contract, blob_uri AS BlobUri, sha256 AS Sha256,
-                   embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status,
-                   CAST(metrics AS text) AS Metrics, status_reason AS StatusReason, training_run_id AS TrainingRunId
-            FROM models WHERE version = @version
-            """,
-            new { version }, cancellationToken: cancellationToken));
-        return row is null
-            ? null
-            : row.ToRecord();
-    }
+    /// <summary>The columns of a <see cref="ModelRow"/>, read from <c>models</c>.</summary>
+    private const string ModelColumns = """
+        SELECT id AS Id, version AS Version, contract AS Contract, blob_uri AS BlobUri, sha256 AS Sha256,
+               embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status,
+               CAST(metrics AS text) AS Metrics, status_reason AS StatusReason, training_run_id AS TrainingRunId
+        FROM models
+        """;
+
+    public Task<ModelRecord?> GetModelAsync(string version, CancellationToken cancellationToken) =>
+        SingleModelAsync("WHERE version = @version", new { version }, cancellationToken);
 
     public async Task<IReadOnlyList<ModelRecord>> ListModelsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<ModelRow>(new CommandDefinition(
-            """
-            SELECT id AS Id, version AS Version, contract AS Contract, blob_uri AS BlobUri, sha256 AS Sha256,
-                   embedding_space AS EmbeddingSpace, parent_id AS ParentId, status AS Status,
-                   CAST(metrics AS text) AS Metrics, status_reason AS StatusReason, training_run_id AS TrainingRunId
-            FROM models ORDER BY id
-            """,
-            cancellationToken: cancellationToken));
+        var rows = await connection.QueryAsync<ModelRow>(new CommandDefinition($"{ModelColumns} ORDER BY id", cancellationToken: cancellationToken));
         return [.. rows.Select(row => row.ToRecord())];
     }
 
-    public async Task<ModelRecord?> GetActiveModelAsync(CancellationToken cancellationToken)
+    // Read by every label batch and progress poll: one query, not a lookup of the version and then of the model.
+    public Task<ModelRecord?> GetActiveModelAsync(CancellationToken cancellationToken) =>
+        SingleModelAsync("WHERE status = 'active'", null, cancellationToken);
+
+    private async Task<ModelRecord?> SingleModelAsync(string where, object? parameters, CancellationToken cancellationToken)
     {
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
-        var version = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            "SELECT version FROM models WHERE status = 'active'", cancellationToken: cancellationToken));
-        return version is null ? null : await GetModelAsync(version, cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<ModelRow>(new CommandDefinition($"{ModelColumns} {where}", parameters, cancellationToken: cancellationToken));
+        return row?.ToRecord();
     }
 
     public async Task ActivateModelAsync(string version, CancellationToken cancellationToken)
