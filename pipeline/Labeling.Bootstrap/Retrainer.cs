@@ -49,6 +49,13 @@ public sealed record RetrainingOptions
     /// <summary>Candidates are versioned <c>PREFIX-yyyyMMdd-HHmmss-JOBID</c> (the host's job) or <c>PREFIX-yyyyMMdd-HHmmss</c> (the CLI).</summary>
     public string VersionPrefix { get; init; } = "auto";
 
+    /// <summary>The candidate a run named <paramref name="runId"/> builds: <c>PREFIX-RUNID</c>.</summary>
+    public string CandidateVersion(string runId) => $"{VersionPrefix}-{runId}";
+
+    /// <summary>A new run id: the UTC time, then the job id when a job runs it (job ids alone repeat across hosts).</summary>
+    public static string NewRunId(DateTime utcNow, string? jobId) =>
+        utcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + (jobId is null ? "" : $"-{jobId}");
+
     /// <summary>The promotion gate's tolerances.</summary>
     public GateOptions Gate { get; init; } = new();
 
@@ -85,7 +92,7 @@ public sealed record RetrainingOptions
         {
             throw new ArgumentException($"{Section}:TriggerOnGrowth must be a fraction ≥ 0 (0.2: 20 % more images), not {TriggerOnGrowth}.");
         }
-        if (!ModelRegistration.IsValidVersion(VersionPrefix + "-00000000-000000"))
+        if (!ModelRegistration.IsValidVersion(CandidateVersion(NewRunId(DateTime.UnixEpoch, null))))
         {
             throw new ArgumentException($"{Section}:VersionPrefix '{VersionPrefix}' must be letters, digits, '.', '-' or '_'.");
         }
@@ -140,7 +147,7 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
     public Task<RetrainOutcome> RunAsync(RetrainingOptions options, string? runId, Action<string, double>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var version = $"{options.VersionPrefix}-{runId ?? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}";
+        var version = options.CandidateVersion(runId ?? RetrainingOptions.NewRunId(DateTime.UtcNow, null));
         if (!ModelRegistration.IsValidVersion(version))
         {
             throw new ArgumentException($"Run id '{runId}' does not make a valid model version.", nameof(runId));
@@ -255,12 +262,13 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
             var registered = await ModelRegistration.RegisterFileAsync(store, blobs, modelPath, version, activate: false, active?.Id, cancellationToken);
             var decision = PromotionGate.Decide(candidate, activeMetrics, active?.Version, options.Gate);
             var poolStats = new { trained.Counts.BoxImages, trained.Counts.TagOnlyImages, trained.Counts.Boxes, classes = trained.Counts.ClassNames.Count };
+            var storeStats = new { images = poolNow.Images, tagClasses = poolNow.TagClasses };
             await store.SetModelMetricsAsync(version, JsonSerializer.Serialize(new
             {
                 gold = candidate,
                 parent = active is null ? null : new { version = active.Version, gold = activeMetrics },
                 pool = poolStats,
-                store = new { images = poolNow.Images, tagClasses = poolNow.TagClasses },
+                store = storeStats,
                 policy = new { options.Datasets, options.Steps, options.LearningRate, options.TagBatchesPerBoxBatch, warmStart = warmWeights is not null, resumedFromStep = resumedFrom },
                 gate = new { decision.Promote, decision.Reason, options.Gate.APTolerance, options.Gate.APNovelTolerance },
             }), cancellationToken);
@@ -281,7 +289,7 @@ public sealed partial class Retrainer(ILabelStore store, IBlobStore blobs, Inbox
             }
 
             await store.FinishTrainingRunAsync(trainingRun, TrainingRunStatus.Succeeded, registered.Id,
-                JsonSerializer.Serialize(new { pool = poolStats, store = new { images = poolNow.Images, tagClasses = poolNow.TagClasses } }), null, CancellationToken.None);
+                JsonSerializer.Serialize(new { pool = poolStats, store = storeStats }), null, CancellationToken.None);
             var outcome = new RetrainOutcome(version, active?.Version, warmWeights is not null, trained.Counts, candidate, activeMetrics, decision, relabelled, resumedFrom);
             LogOutcome(_logger, outcome.Summary);
             progress?.Invoke(outcome.Summary, 1);

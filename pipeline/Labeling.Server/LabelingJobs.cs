@@ -90,7 +90,7 @@ public sealed partial class LabelingJobs(
         {
             if (job.Job?.Type != typeof(LabelingJobs) || job.Job.Method.Name != nameof(RetrainAsync)
                 || connection.GetJobParameter(jobId, RunIdParameter) is not { } parameter
-                || $"{options.VersionPrefix}-{Hangfire.Common.SerializationHelper.Deserialize<string>(parameter)}" != version)
+                || options.CandidateVersion(Hangfire.Common.SerializationHelper.Deserialize<string>(parameter)) != version)
             {
                 continue;
             }
@@ -126,12 +126,12 @@ public sealed partial class LabelingJobs(
         var runId = context?.GetJobParameter<string>(RunIdParameter);
         if (runId is null && context is not null)
         {
-            runId = $"{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture)}-{context.BackgroundJob.Id}";
+            runId = RetrainingOptions.NewRunId(DateTime.UtcNow, context.BackgroundJob.Id);
             context.SetJobParameter(RunIdParameter, runId);
         }
 
         // A job fetched again after its host died whose run was already resumed and finished.
-        if (runId is not null && await store.GetModelAsync($"{retraining.Value.VersionPrefix}-{runId}", cancellationToken) is { } done)
+        if (runId is not null && await store.GetModelAsync(retraining.Value.CandidateVersion(runId), cancellationToken) is { } done)
         {
             return $"{done.Version} was finished already (resumed after its host stopped): {done.Status.ToString().ToLowerInvariant()}.";
         }
