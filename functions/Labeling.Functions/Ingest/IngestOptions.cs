@@ -20,6 +20,12 @@ public sealed class IngestOptions
     /// <summary>The label queue's name. Default <c>label</c>.</summary>
     public string LabelQueue { get; set; } = "label";
 
+    /// <summary>
+    /// The label queues, one per dataset priority, in the order workers take from them:
+    /// <c>{LabelQueue}-high</c>, <c>{LabelQueue}</c> (normal), <c>{LabelQueue}-low</c>. Each has its own poison queue.
+    /// </summary>
+    public IReadOnlyList<string> LabelQueuesByPriority() => [$"{LabelQueue}-high", LabelQueue, $"{LabelQueue}-low"];
+
     /// <summary>Largest metadata file (tags.csv, tags.jsonl, annotations.json) the scan reads; larger ones are reported and skipped. Default 256 MiB.</summary>
     public long MaxMetadataBytes { get; set; } = 256L * 1024 * 1024;
 
