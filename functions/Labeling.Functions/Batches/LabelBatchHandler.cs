@@ -27,6 +27,15 @@ public enum LabelBatchOutcome
 
     /// <summary>The lease on the message was lost while the batch ran; the work was cancelled and the message will be delivered again.</summary>
     LeaseLost,
+
+    /// <summary>
+    /// The batch waits on a state of the system or of its dataset (no usable model, an outage, a paused dataset, its
+    /// dataset's batch cap): the message was put back without using up a delivery (<c>RequeueAsync</c>) and no image failed.
+    /// </summary>
+    Deferred,
+
+    /// <summary>The message's work was withdrawn (its dataset's queued work was cancelled or moved): it was deleted unprocessed.</summary>
+    Dropped,
 }
 
 /// <summary>
