@@ -29,11 +29,13 @@ public static class FunctionsServiceCollectionExtensions
         services.TryAddSingleton<InboxScanner>();
         services.TryAddSingleton<LabelIdle>();
         services.TryAddSingleton<IActiveDetector, ActiveDetectorProvider>();
+        services.TryAddSingleton<LabelReadiness>();
         services.TryAddSingleton<LabelBatchHandler>();
         services.TryAddSingleton<LabelWorkerMetrics>();
         services.TryAddSingleton(sp => new LabelWorker(
             sp.GetRequiredService<IWorkQueueFactory>().GetQueue(sp.GetRequiredService<IOptions<IngestOptions>>().Value.LabelQueue),
             sp.GetRequiredService<LabelBatchHandler>(),
+            sp.GetRequiredService<LabelReadiness>(),
             sp.GetRequiredService<IOptions<LabelWorkerOptions>>(),
             sp.GetRequiredService<IOptions<LabelBatchOptions>>(),
             sp.GetRequiredService<ILogger<LabelWorker>>(),

@@ -81,6 +81,7 @@ public static class PipelineBenchmarks
             var worker = new LabelWorker(
                 provider.GetRequiredService<IWorkQueueFactory>().GetQueue("label"),
                 provider.GetRequiredService<LabelBatchHandler>(),
+                provider.GetRequiredService<LabelReadiness>(),
                 provider.GetRequiredService<IOptions<LabelWorkerOptions>>(),
                 provider.GetRequiredService<IOptions<LabelBatchOptions>>(),
                 provider.GetRequiredService<ILogger<LabelWorker>>());

@@ -50,7 +50,7 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var record = await _store.GetActiveModelAsync(cancellationToken)
-            ?? throw new ActiveModelException("No model is active: register a model and activate it (ILabelStore.RegisterModelAsync, ActivateModelAsync) before labelling.");
+            ?? throw new ActiveModelException("No model is active: register a model and activate it (`labeling models add FILE --version V --activate`) before labelling.") { NoActiveModel = true };
         if (TryLease(Volatile.Read(ref _current), record) is { } fast)
         {
             return fast;

@@ -61,4 +61,8 @@ public sealed class ActiveModelLease : IDisposable
 }
 
 /// <summary>The active model cannot be used: none is active, its file does not match its registry entry, or nothing here can serve it.</summary>
-public sealed class ActiveModelException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ActiveModelException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>True when no model is active at all (rather than an active model that cannot be used).</summary>
+    public bool NoActiveModel { get; init; }
+}

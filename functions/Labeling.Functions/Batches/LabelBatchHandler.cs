@@ -42,8 +42,10 @@ public enum LabelBatchOutcome
 /// Labels the images of one label-queue message (architecture: "The loop"): downloads, decodes and
 /// detects in overlapping stages, applies the <see cref="TagPolicy"/> and writes the boxes of the
 /// active model, while extending the message's lease. Images that can never succeed are marked failed
-/// at once; transient storage errors are retried, then the message is released; on the message's last
-/// allowed delivery a failure marks the remaining images failed and dead-letters the message.
+/// at once; transient storage errors are retried. A failure that is a state of the system (no usable model, storage
+/// that still does not answer: <see cref="LabelReadiness.IsSystemState"/>) puts the message back without using up a
+/// delivery and closes the workers' gate: no image fails for it. Any other failure releases the message, and on its last
+/// allowed delivery marks the remaining images failed and dead-letters it.
 /// </summary>
 public sealed partial class LabelBatchHandler
 {
@@ -57,6 +59,7 @@ public sealed partial class LabelBatchHandler
     private readonly TimeProvider _time;
     private readonly TagPolicy _policy;
     private readonly ResiliencePipeline _retry;
+    private readonly LabelReadiness? _readiness;
     private IReadOnlyDictionary<string, long>? _discoveryClassIds;
 
     /// <summary>Creates the handler; the options are validated.</summary>
@@ -67,7 +70,8 @@ public sealed partial class LabelBatchHandler
         IOptions<LabelBatchOptions> options,
         IOptions<WorkQueueOptions> queueOptions,
         ILogger<LabelBatchHandler> logger,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        LabelReadiness? readiness = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(blobs);
@@ -85,6 +89,7 @@ public sealed partial class LabelBatchHandler
         _time = timeProvider ?? TimeProvider.System;
         _policy = new TagPolicy(_options.TagPolicy);
         _retry = BuildRetry(_options, _logger, _time);
+        _readiness = readiness;
     }
 
     /// <summary>
@@ -158,6 +163,11 @@ public sealed partial class LabelBatchHandler
         var error = $"{failure.GetType().Name}: {failure.Message}";
         try
         {
+            if (LabelReadiness.IsSystemState(failure))
+            {
+                return await DeferAsync(queue, current, parsed, failure, cancellationToken);
+            }
+
             if (dequeueCount >= _queueOptions.MaxDequeueCount)
             {
                 Log.GivingUp(_logger, parsed.Batch, current.MessageId, dequeueCount, failure);
@@ -175,6 +185,27 @@ public sealed partial class LabelBatchHandler
             Log.Abandoned(_logger, parsed.Batch, current.MessageId);
             return LabelBatchOutcome.LeaseLost;
         }
+    }
+
+    // Not the batch's fault: the message goes back as it was (its delivery count starts again) and the gate closes, so
+    // this worker takes nothing more until the state clears. Its images stay queued.
+    private async Task<LabelBatchOutcome> DeferAsync(IWorkQueue queue, QueueMessage current, LabelMessage parsed, Exception failure, CancellationToken cancellationToken)
+    {
+        _readiness?.Report(failure);
+        var delay = _readiness?.RecheckDelay ?? _options.ReleaseBaseDelay;
+        try
+        {
+            await queue.RequeueAsync(current, delay, cancellationToken);
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or QueueLeaseLostException))
+        {
+            // The queue is away too: the message comes back when its lease ends (that costs it a delivery).
+            Log.DeferFailed(_logger, parsed.Batch, current.MessageId, e.Message);
+            return LabelBatchOutcome.Released;
+        }
+
+        Log.Deferred(_logger, parsed.Batch, current.MessageId, delay, failure.Message);
+        return LabelBatchOutcome.Deferred;
     }
 
     private async Task<LabelBatchOutcome> DeadLetterAsync(IWorkQueue queue, QueueMessage message, string error, CancellationToken cancellationToken)
@@ -518,6 +549,12 @@ public sealed partial class LabelBatchHandler
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Batch {Batch} (message {MessageId}) abandoned: the lease on the message was lost; it will be delivered again.")]
         public static partial void Abandoned(ILogger logger, Guid batch, string messageId);
+
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Batch {Batch} (message {MessageId}) waits on the state of the system and is back on the queue in {Delay}, no delivery used: {Reason}")]
+        public static partial void Deferred(ILogger logger, Guid batch, string messageId, TimeSpan delay, string reason);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Batch {Batch} (message {MessageId}) waits on the state of the system but could not be put back ({Reason}); it comes back when its lease ends.")]
+        public static partial void DeferFailed(ILogger logger, Guid batch, string messageId, string reason);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: released message {MessageId}.")]
         public static partial void ReleasedOnShutdown(ILogger logger, string messageId);

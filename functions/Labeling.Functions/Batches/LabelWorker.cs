@@ -19,6 +19,12 @@ public sealed class LabelWorkerOptions
     /// <summary>Longest wait between receives while the queue stays empty. Default 30 seconds.</summary>
     public TimeSpan MaxIdleDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// While labelling waits on a state of the system (no usable model, an outage: <see cref="LabelReadiness"/>), how
+    /// often the workers look again; a batch that met such a state is put back hidden for this long. Default 5 seconds.
+    /// </summary>
+    public TimeSpan StateRecheckDelay { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> when a value is out of range.</summary>
     public void Validate()
     {
@@ -27,14 +33,19 @@ public sealed class LabelWorkerOptions
         {
             throw new ArgumentOutOfRangeException(nameof(MinIdleDelay), "Need 0 < MinIdleDelay <= MaxIdleDelay.");
         }
+
+        if (StateRecheckDelay <= TimeSpan.Zero || StateRecheckDelay > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(StateRecheckDelay), StateRecheckDelay, "StateRecheckDelay must be between 0 (exclusive) and 1 hour.");
+        }
     }
 }
 
 /// <summary>
 /// The label-queue loop, for a host to run (a <c>BackgroundService</c> wraps <see cref="RunAsync"/>):
 /// receives one message per free slot with the batch's visibility timeout, hands it to
-/// <see cref="LabelBatchHandler"/>, and backs off exponentially while the queue is empty or failing.
-/// On cancellation it stops receiving; the handlers in flight release their messages (visibility 0)
+/// <see cref="LabelBatchHandler"/>, and backs off exponentially while the queue is empty. While <see cref="LabelReadiness"/>
+/// is closed (no usable model, an outage) it receives nothing and waits for the state to clear. On cancellation it stops receiving; the handlers in flight release their messages (visibility 0)
 /// and <see cref="RunAsync"/> returns once they have.
 /// </summary>
 public sealed partial class LabelWorker
@@ -46,20 +57,23 @@ public sealed partial class LabelWorker
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly LabelWorkerMetrics? _metrics;
+    private readonly LabelReadiness _readiness;
 
     /// <summary>Creates the worker; the options are validated.</summary>
     public LabelWorker(
-        IWorkQueue queue, LabelBatchHandler handler, IOptions<LabelWorkerOptions> options, IOptions<LabelBatchOptions> batchOptions, ILogger<LabelWorker> logger,
-        TimeProvider? timeProvider = null, LabelWorkerMetrics? metrics = null)
+        IWorkQueue queue, LabelBatchHandler handler, LabelReadiness readiness, IOptions<LabelWorkerOptions> options, IOptions<LabelBatchOptions> batchOptions,
+        ILogger<LabelWorker> logger, TimeProvider? timeProvider = null, LabelWorkerMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(readiness);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(batchOptions);
         ArgumentNullException.ThrowIfNull(logger);
         options.Value.Validate();
         _queue = queue;
         _handler = handler;
+        _readiness = readiness;
         _options = options.Value;
         _visibility = batchOptions.Value.VisibilityTimeout;
         _logger = logger;
@@ -77,9 +91,17 @@ public sealed partial class LabelWorker
         try
         {
             await _queue.CreateIfNotExistsAsync(stoppingToken);
+            IReadOnlyList<IWorkQueue> queues = [_queue];
             while (!stoppingToken.IsCancellationRequested)
             {
+                await _readiness.WaitUntilReadyAsync(queues, stoppingToken);
                 await slots.WaitAsync(stoppingToken);
+                if (!_readiness.State.Ready)
+                {
+                    slots.Release(); // a batch met a state of the system while this loop waited for a slot
+                    continue;
+                }
+
                 IReadOnlyList<QueueMessage> messages;
                 try
                 {
@@ -91,11 +113,9 @@ public sealed partial class LabelWorker
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    // A queue outage is not an empty queue: say so, and back off the same way.
+                    // A queue outage is not an empty queue: the gate closes (one log line) until the queue answers again.
                     slots.Release();
-                    Log.ReceiveFailed(_logger, _queue.Name, idle, e);
-                    await Task.Delay(idle, _time, stoppingToken);
-                    idle = Next(idle);
+                    _readiness.Report(e);
                     continue;
                 }
 
@@ -173,9 +193,6 @@ public sealed partial class LabelWorker
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Label worker on queue '{Queue}' stopped.")]
         public static partial void Stopped(ILogger logger, string queue);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Receiving from queue '{Queue}' failed; trying again in {Delay}.")]
-        public static partial void ReceiveFailed(ILogger logger, string queue, TimeSpan delay, Exception exception);
 
         [LoggerMessage(Level = LogLevel.Debug, Message = "Message {MessageId}: {Outcome}.")]
         public static partial void Handled(ILogger logger, string messageId, LabelBatchOutcome outcome);

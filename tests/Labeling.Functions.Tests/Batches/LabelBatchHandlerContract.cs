@@ -117,7 +117,7 @@ public abstract class LabelBatchHandlerContract : IAsyncDisposable
     private string ModelFile() => PersonUnicornModel.Write(Folder.Path);
 
     /// <summary>Uploads the model as models/v1.onnx (registered with <paramref name="registeredSha"/>, else its real hash) and activates it; uploads and registers the images, tagged "person" and "unicorn", queued.</summary>
-    private async Task<Seeded> SeedAsync(int maxDequeueCount = 5, bool hostile = true, string? registeredSha = null, IEnumerable<string>? missingBlobs = null)
+    private async Task<Seeded> SeedAsync(int maxDequeueCount = 5, bool hostile = true, string? registeredSha = null, IEnumerable<string>? missingBlobs = null, bool activate = true)
     {
         var backend = await CreateBackendAsync(maxDequeueCount);
         var store = backend.Store;
@@ -129,7 +129,10 @@ public abstract class LabelBatchHandlerContract : IAsyncDisposable
 
         var sha = registeredSha ?? Convert.ToHexStringLower(SHA256.HashData(modelBytes));
         var modelId = await store.RegisterModelAsync(new NewModel("v1", DetectorInfo.RegionEmbeddingContract, "models/v1.onnx", sha, Encoder.Space), Ct);
-        await store.ActivateModelAsync("v1", Ct);
+        if (activate)
+        {
+            await store.ActivateModelAsync("v1", Ct);
+        }
 
         var files = Files(hostile);
         foreach (var (name, bytes) in files)
@@ -150,17 +153,33 @@ public abstract class LabelBatchHandlerContract : IAsyncDisposable
         return new Seeded(backend, queue, modelId, ids, files);
     }
 
-    private LabelBatchHandler Handler(LabelBatchBackend backend, LabelBatchOptions? options = null, int maxDequeueCount = 5, IBlobStore? imageBlobs = null)
+    private LabelBatchHandler Handler(LabelBatchBackend backend, LabelBatchOptions? options = null, int maxDequeueCount = 5, IBlobStore? imageBlobs = null) =>
+        Parts(backend, options, maxDequeueCount, imageBlobs).Handler;
+
+    /// <summary>A handler with its own provider and readiness gate (put-back messages hidden for <paramref name="recheck"/>, default 1 ms).</summary>
+    private (LabelBatchHandler Handler, LabelReadiness Readiness) Parts(
+        LabelBatchBackend backend, LabelBatchOptions? options = null, int maxDequeueCount = 5, IBlobStore? imageBlobs = null, TimeSpan? recheck = null)
     {
         options ??= Options();
         var provider = new ActiveDetectorProvider(
             backend.Store, backend.Blobs, Microsoft.Extensions.Options.Options.Create(options),
             Microsoft.Extensions.Options.Options.Create(new DetectorOptions { IntraOpThreads = 1 }), NullLogger<ActiveDetectorProvider>.Instance);
         _providers.Add(provider);
-        return new LabelBatchHandler(
+        var readiness = new LabelReadiness(
+            provider, imageBlobs ?? backend.Blobs, Microsoft.Extensions.Options.Options.Create(WorkerOptions(recheck ?? TimeSpan.FromMilliseconds(1))), NullLogger<LabelReadiness>.Instance);
+        var handler = new LabelBatchHandler(
             backend.Store, imageBlobs ?? backend.Blobs, provider, Microsoft.Extensions.Options.Options.Create(options),
-            Microsoft.Extensions.Options.Options.Create(new WorkQueueOptions { MaxDequeueCount = maxDequeueCount }), NullLogger<LabelBatchHandler>.Instance);
+            Microsoft.Extensions.Options.Options.Create(new WorkQueueOptions { MaxDequeueCount = maxDequeueCount }), NullLogger<LabelBatchHandler>.Instance, readiness: readiness);
+        return (handler, readiness);
     }
+
+    private static LabelWorkerOptions WorkerOptions(TimeSpan recheck, int concurrency = 2) => new()
+    {
+        Concurrency = concurrency,
+        MinIdleDelay = TimeSpan.FromMilliseconds(10),
+        MaxIdleDelay = TimeSpan.FromMilliseconds(100),
+        StateRecheckDelay = recheck,
+    };
 
     private LabelBatchOptions Options() => new()
     {
@@ -378,30 +397,108 @@ public abstract class LabelBatchHandlerContract : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Handle_ModelFileNotMatchingItsSha256_ReleasesTheMessage_ThenOnItsLastDeliveryFailsTheImagesAndDeadLettersIt()
+    public async Task Handle_ModelFileNotMatchingItsSha256_PutsTheMessageBackEveryTime_WithoutUsingADelivery_FailingAnImage_OrDeadLettering()
     {
         var seeded = await SeedAsync(maxDequeueCount: 2, hostile: false, registeredSha: new string('0', 64));
-        var handler = Handler(seeded.Backend, maxDequeueCount: 2);
-        var first = await SendAndReceiveAsync(seeded.Queue, LabelMessage.Create([.. seeded.Ids.Values]).ToJson());
+        var (handler, readiness) = Parts(seeded.Backend, maxDequeueCount: 2);
+        await seeded.Queue.SendAsync(LabelMessage.Create([.. seeded.Ids.Values]).ToJson(), null, Ct);
 
-        var released = await handler.HandleAsync(first, seeded.Queue, Ct);
-
-        Assert.Equal(LabelBatchOutcome.Released, released);
-        Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i => Assert.Equal(ImageStatus.Queued, i.Status));
-        var second = Assert.Single(await seeded.Queue.ReceiveAsync(1, TimeSpan.FromMinutes(5), Ct)); // released with no delay (ReleaseBaseDelay 0)
-        Assert.Equal(2, second.DequeueCount);
-
-        var deadLettered = await handler.HandleAsync(second, seeded.Queue, Ct);
-
-        Assert.Equal(LabelBatchOutcome.DeadLettered, deadLettered);
-        Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i =>
+        // More deliveries than the queue allows: a model that cannot be loaded is never the batch's fault.
+        for (var delivery = 0; delivery < 4; delivery++)
         {
-            Assert.Equal(ImageStatus.Failed, i.Status);
-            Assert.Contains("sha256", i.LastError, StringComparison.Ordinal);
-        });
-        var poison = PoisonMessage.Parse(Assert.Single(await seeded.Backend.Queues.GetQueue(seeded.Queue.PoisonQueueName).ReceiveAsync(5, TimeSpan.FromMinutes(1), Ct)).Body);
-        Assert.Contains("refusing to load it", poison.Error, StringComparison.Ordinal);
-        Assert.Equal(0, await seeded.Queue.GetApproximateCountAsync(Ct));
+            var message = await ReceiveOneAsync(seeded.Queue);
+            Assert.Equal(1, message.DequeueCount);
+
+            Assert.Equal(LabelBatchOutcome.Deferred, await handler.HandleAsync(message, seeded.Queue, Ct));
+        }
+
+        Assert.Equal((false, LabelWaitReason.ModelUnusable), (readiness.State.Ready, readiness.State.Reason));
+        Assert.Contains("refusing to load it", readiness.State.Detail, StringComparison.Ordinal);
+        Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i => Assert.Equal((ImageStatus.Queued, (string?)null), (i.Status, i.LastError)));
+        Assert.Equal(0, await seeded.Backend.Queues.GetQueue(seeded.Queue.PoisonQueueName).GetApproximateCountAsync(Ct));
+        Assert.Equal(1, await seeded.Queue.GetApproximateCountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Handle_NoActiveModel_PutsTheMessageBackEveryTime_AndClosesTheGate_UntilAModelIsActivated()
+    {
+        var seeded = await SeedAsync(maxDequeueCount: 2, hostile: false, activate: false);
+        var (handler, readiness) = Parts(seeded.Backend, maxDequeueCount: 2);
+        await seeded.Queue.SendAsync(LabelMessage.Create([.. seeded.Ids.Values]).ToJson(), null, Ct);
+
+        for (var delivery = 0; delivery < 3; delivery++)
+        {
+            var message = await ReceiveOneAsync(seeded.Queue);
+            Assert.Equal(1, message.DequeueCount);
+            Assert.Equal(LabelBatchOutcome.Deferred, await handler.HandleAsync(message, seeded.Queue, Ct));
+        }
+
+        Assert.Equal((false, LabelWaitReason.NoModel), (readiness.State.Ready, readiness.State.Reason));
+        Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i => Assert.Equal(ImageStatus.Queued, i.Status));
+
+        await seeded.Backend.Store.ActivateModelAsync("v1", Ct);
+        await readiness.WaitUntilReadyAsync([seeded.Queue], Ct);
+        Assert.True(readiness.State.Ready, readiness.State.Detail);
+
+        Assert.Equal(LabelBatchOutcome.Completed, await handler.HandleAsync(await ReceiveOneAsync(seeded.Queue), seeded.Queue, Ct));
+        Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i => Assert.Equal(ImageStatus.Labelled, i.Status));
+        Assert.Equal(0, await seeded.Backend.Queues.GetQueue(seeded.Queue.PoisonQueueName).GetApproximateCountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Worker_WhileNoModelIsActive_ReceivesNothing_ThenLabelsEverythingOnceOneIs()
+    {
+        var seeded = await SeedAsync(maxDequeueCount: 1, hostile: false, activate: false);
+        var ids = seeded.Ids.Values.ToList();
+        var queue = new ExtensionCountingQueue(seeded.Queue, extensionsToWaitFor: int.MaxValue, deletesToWaitFor: 3);
+        foreach (var chunk in ids.Chunk(2))
+        {
+            await queue.SendAsync(LabelMessage.Create(chunk).ToJson(), null, Ct);
+        }
+
+        var (worker, readiness) = WorkerAndGate(seeded.Backend, queue);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var run = worker.RunAsync(stop.Token);
+        await WaitForAsync(() => readiness.State.Reason == LabelWaitReason.NoModel, "the gate to close for the missing model");
+        // Many rechecks later (20 ms apart) still nothing was taken: with a delivery limit of 1 any receive would show.
+        var since = readiness.State.Since;
+        await WaitForAsync(() => DateTimeOffset.UtcNow - since > TimeSpan.FromMilliseconds(500), "half a second of waiting");
+        Assert.Equal(0, queue.Receives);
+
+        await seeded.Backend.Store.ActivateModelAsync("v1", Ct);
+        await queue.Deleted.WaitAsync(Ct);
+        await stop.CancelAsync();
+        await run;
+
+        Assert.All(await seeded.Backend.Store.GetImagesAsync(ids, Ct), i => Assert.Equal(ImageStatus.Labelled, i.Status));
+        Assert.Equal(0, await seeded.Backend.Queues.GetQueue(seeded.Queue.PoisonQueueName).GetApproximateCountAsync(Ct));
+        Assert.True(readiness.State.Ready);
+    }
+
+    private static async Task<QueueMessage> ReceiveOneAsync(IWorkQueue queue)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var messages = await queue.ReceiveAsync(1, TimeSpan.FromMinutes(5), Ct);
+            if (messages.Count == 1)
+            {
+                return messages[0];
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "no message came back within 30 s");
+            await Task.Delay(5, Ct);
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(10, Ct);
+        }
     }
 
     [Fact]
@@ -421,21 +518,24 @@ public abstract class LabelBatchHandlerContract : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Handle_TransientFailuresOutlastingTheRetries_ReleaseTheMessage_WithoutFailingImages()
+    public async Task Handle_TransientFailuresOutlastingTheRetries_PutTheMessageBackHidden_WithoutUsingADelivery_OrFailingImages()
     {
-        var seeded = await SeedAsync(hostile: false);
+        var seeded = await SeedAsync(maxDequeueCount: 1, hostile: false);
         var broken = new FlakyBlobStore(seeded.Backend.Blobs, failuresPerBlob: int.MaxValue);
         var options = Options();
         options.MaxRetryAttempts = 1;
-        options.ReleaseBaseDelay = TimeSpan.FromMinutes(1);
+        var (handler, readiness) = Parts(seeded.Backend, options, maxDequeueCount: 1, imageBlobs: broken, recheck: TimeSpan.FromMinutes(1));
         var message = await SendAndReceiveAsync(seeded.Queue, LabelMessage.Create([.. seeded.Ids.Values]).ToJson());
 
-        var outcome = await Handler(seeded.Backend, options, imageBlobs: broken).HandleAsync(message, seeded.Queue, Ct);
+        var outcome = await handler.HandleAsync(message, seeded.Queue, Ct);
 
-        Assert.Equal(LabelBatchOutcome.Released, outcome);
+        // Even on its last allowed delivery: an outage is not the batch's fault.
+        Assert.Equal(LabelBatchOutcome.Deferred, outcome);
+        Assert.Equal((false, LabelWaitReason.Outage), (readiness.State.Ready, readiness.State.Reason));
         Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i => Assert.Equal(ImageStatus.Queued, i.Status));
         Assert.Equal(1, await seeded.Queue.GetApproximateCountAsync(Ct));
-        Assert.Empty(await seeded.Queue.ReceiveAsync(1, TimeSpan.FromMinutes(1), Ct)); // hidden for the release delay
+        Assert.Equal(0, await seeded.Backend.Queues.GetQueue(seeded.Queue.PoisonQueueName).GetApproximateCountAsync(Ct));
+        Assert.Empty(await seeded.Queue.ReceiveAsync(1, TimeSpan.FromMinutes(1), Ct)); // hidden for the recheck delay
     }
 
     [Fact]
@@ -457,13 +557,18 @@ public abstract class LabelBatchHandlerContract : IAsyncDisposable
         Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i => Assert.Equal(ImageStatus.Labelled, i.Status));
     }
 
-    private LabelWorker Worker(LabelBatchBackend backend, IWorkQueue queue, IBlobStore? imageBlobs = null, int concurrency = 2)
+    private LabelWorker Worker(LabelBatchBackend backend, IWorkQueue queue, IBlobStore? imageBlobs = null, int concurrency = 2) =>
+        WorkerAndGate(backend, queue, imageBlobs, concurrency).Worker;
+
+    private (LabelWorker Worker, LabelReadiness Readiness) WorkerAndGate(
+        LabelBatchBackend backend, IWorkQueue queue, IBlobStore? imageBlobs = null, int concurrency = 2, TimeSpan? recheck = null)
     {
         var options = Options();
-        return new LabelWorker(
-            queue, Handler(backend, options, imageBlobs: imageBlobs),
-            Microsoft.Extensions.Options.Options.Create(new LabelWorkerOptions { Concurrency = concurrency, MinIdleDelay = TimeSpan.FromMilliseconds(10), MaxIdleDelay = TimeSpan.FromMilliseconds(100) }),
+        var (handler, readiness) = Parts(backend, options, imageBlobs: imageBlobs, recheck: recheck ?? TimeSpan.FromMilliseconds(20));
+        var worker = new LabelWorker(
+            queue, handler, readiness, Microsoft.Extensions.Options.Options.Create(WorkerOptions(readiness.RecheckDelay, concurrency)),
             Microsoft.Extensions.Options.Options.Create(options), NullLogger<LabelWorker>.Instance);
+        return (worker, readiness);
     }
 
     [Fact]

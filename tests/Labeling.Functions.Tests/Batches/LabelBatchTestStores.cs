@@ -70,6 +70,8 @@ internal sealed class ExtensionCountingQueue(IWorkQueue inner, int extensionsToW
     private int _extensions;
     private int _deletes;
 
+    private int _receives;
+
     public Task Deleted => _deleted.Task;
 
     public Task Extended => _extended.Task;
@@ -84,8 +86,14 @@ internal sealed class ExtensionCountingQueue(IWorkQueue inner, int extensionsToW
 
     public Task<string> SendAsync(string body, TimeSpan? initialDelay, CancellationToken cancellationToken) => inner.SendAsync(body, initialDelay, cancellationToken);
 
-    public Task<IReadOnlyList<QueueMessage>> ReceiveAsync(int maxMessages, TimeSpan visibilityTimeout, CancellationToken cancellationToken) =>
-        inner.ReceiveAsync(maxMessages, visibilityTimeout, cancellationToken);
+    /// <summary>How many receive calls were made.</summary>
+    public int Receives => Volatile.Read(ref _receives);
+
+    public Task<IReadOnlyList<QueueMessage>> ReceiveAsync(int maxMessages, TimeSpan visibilityTimeout, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _receives);
+        return inner.ReceiveAsync(maxMessages, visibilityTimeout, cancellationToken);
+    }
 
     public async Task<QueueMessage> UpdateVisibilityAsync(QueueMessage message, TimeSpan visibilityTimeout, CancellationToken cancellationToken)
     {
