@@ -74,20 +74,25 @@ public static class WorkerHostExtensions
     }
 
     /// <summary>
-    /// Degraded (still ready: it labels) when the active model could not be loaded and an older one serves instead,
-    /// so that probes and dashboards of scale-out workers show it.
+    /// Degraded (still ready: the process answers and keeps what it has) when this process's label workers wait on a
+    /// state of the system (<see cref="LabelReadiness"/>: no model, an unusable model, an outage), or when the active
+    /// model could not be loaded and an older one serves instead, so that probes and dashboards of scale-out workers show it.
     /// </summary>
-    private sealed class ModelHealthCheck(IActiveDetector detectors) : IHealthCheck
+    private sealed class ModelHealthCheck(IActiveDetector detectors, LabelReadiness readiness) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             var state = detectors.State;
-            return Task.FromResult(state.LoadFailure is { } failed
-                ? HealthCheckResult.Degraded($"active model {failed.Version} could not be loaded ({failed.Reason}); labelling with {state.InUse}")
-                : HealthCheckResult.Healthy(state.InUse is null ? "no batch yet" : $"labelling with {state.InUse}"));
+            var gate = readiness.State;
+            return Task.FromResult(gate.Reason is not null
+                ? HealthCheckResult.Degraded($"labelling waits since {gate.Since:u}: {gate.Detail}")
+                : state.LoadFailure is { } failed
+                    ? HealthCheckResult.Degraded($"active model {failed.Version} could not be loaded ({failed.Reason}); labelling with {state.InUse}")
+                    : HealthCheckResult.Healthy(state.InUse is null ? "no batch yet" : $"labelling with {state.InUse}"));
         }
     }
 
+    /// <summary>Degraded when no model is active: nothing can be labelled until one is (in any host, with or without workers).</summary>
     private sealed class DatabaseHealthCheck(ILabelStore store) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -95,7 +100,9 @@ public static class WorkerHostExtensions
             try
             {
                 var active = await store.GetActiveModelAsync(cancellationToken);
-                return HealthCheckResult.Healthy(active is null ? "no active model" : $"active model {active.Version}");
+                return active is null
+                    ? HealthCheckResult.Degraded("no active model: nothing is labelled until one is activated (`labeling models add FILE --version V --activate`)")
+                    : HealthCheckResult.Healthy($"active model {active.Version}");
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -104,14 +111,19 @@ public static class WorkerHostExtensions
         }
     }
 
+    /// <summary>Degraded when messages were dead-lettered: work that waits for someone to look (`labeling deadletters`).</summary>
     private sealed class QueueHealthCheck(IWorkQueueFactory queues, Microsoft.Extensions.Options.IOptions<Labeling.Functions.Ingest.IngestOptions> options) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             try
             {
-                var depth = await queues.GetQueue(options.Value.LabelQueue).GetApproximateCountAsync(cancellationToken);
-                return HealthCheckResult.Healthy($"{depth} message(s) queued");
+                var queue = queues.GetQueue(options.Value.LabelQueue);
+                var depth = await queue.GetApproximateCountAsync(cancellationToken);
+                var poison = await queues.GetQueue(queue.PoisonQueueName).GetApproximateCountAsync(cancellationToken);
+                return poison > 0
+                    ? HealthCheckResult.Degraded($"{depth} message(s) queued; {poison} dead-lettered in '{queue.PoisonQueueName}'")
+                    : HealthCheckResult.Healthy($"{depth} message(s) queued");
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

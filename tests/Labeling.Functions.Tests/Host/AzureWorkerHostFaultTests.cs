@@ -80,7 +80,7 @@ public sealed class AzureWorkerHostTests(WorkerHostBuildFixture build) : IAsyncL
         return (new PostgresLabelStore(database), blobs, queues.GetQueue("label"));
     }
 
-    private WorkerProcess StartWorker(string name)
+    private WorkerProcess StartWorker(string name, params (string Key, string Value)[] overrides)
     {
         var settings = new Dictionary<string, string>
         {
@@ -101,6 +101,11 @@ public sealed class AzureWorkerHostTests(WorkerHostBuildFixture build) : IAsyncL
             ["LabelWorker:MinIdleDelay"] = "00:00:00.200",
             ["LabelWorker:MaxIdleDelay"] = "00:00:01",
         };
+        foreach (var (key, value) in overrides)
+        {
+            settings[key] = value;
+        }
+
         var worker = WorkerProcess.Start(build.DllPath, Path.Combine(_folder, name), settings, name);
         _workers.Add(worker);
         return worker;
@@ -139,6 +144,24 @@ public sealed class AzureWorkerHostTests(WorkerHostBuildFixture build) : IAsyncL
         {
             return e.Message;
         }
+    }
+
+    [Fact]
+    public async Task Host_StartedBeforeAnyModelIsActive_WaitsWithoutTakingWork_SaysWhy_ThenLabelsEverything()
+    {
+        var (store, blobs, queue) = Backends();
+        await blobs.CreateIfNotExistsAsync(Ct);
+        await HostScenario.RegisterModelAsync(store, blobs, _folder, activate: false);
+        var ids = await HostScenario.SeedOneMessageAsync(store, blobs, queue, 5);
+        var worker = StartWorker("worker", ("Queues:MaxDequeueCount", "2"), ("LabelWorker:StateRecheckDelay", "00:00:00.200"));
+        var service = new QueueServiceClient(Azurite.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
+
+        await HostScenario.AssertWaitsForAModelAsync(
+            worker, store, queue, ids,
+            async () => (await service.GetQueueClient(queue.Name).PeekMessagesAsync(32, Ct)).Value.Select(m => m.DequeueCount).DefaultIfEmpty(0).Max(),
+            async () => await queues().GetQueue(queue.PoisonQueueName).GetApproximateCountAsync(Ct));
+
+        AzureWorkQueueFactory queues() => new(service, new WorkQueueOptions { MaxDequeueCount = 10 });
     }
 
     [Fact]

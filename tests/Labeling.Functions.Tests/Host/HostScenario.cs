@@ -23,8 +23,8 @@ internal static class HostScenario
 
     public static byte[] Photo(string name) => File.ReadAllBytes(RepoPaths.SharedData("images", name));
 
-    /// <summary>Writes the model as models/v1.onnx, registers it with its sha256 and activates it; returns its id.</summary>
-    public static async Task<long> RegisterModelAsync(ILabelStore store, IBlobStore blobs, string folder)
+    /// <summary>Writes the model as models/v1.onnx, registers it with its sha256 and activates it (unless told not to); returns its id.</summary>
+    public static async Task<long> RegisterModelAsync(ILabelStore store, IBlobStore blobs, string folder, bool activate = true)
     {
         var path = PersonUnicornModel.Write(folder);
         var bytes = await File.ReadAllBytesAsync(path, Ct);
@@ -34,7 +34,11 @@ internal static class HostScenario
         }
 
         var id = await store.RegisterModelAsync(new NewModel("v1", DetectorInfo.RegionEmbeddingContract, "models/v1.onnx", Convert.ToHexStringLower(SHA256.HashData(bytes)), Encoder.Space), Ct);
-        await store.ActivateModelAsync("v1", Ct);
+        if (activate)
+        {
+            await store.ActivateModelAsync("v1", Ct);
+        }
+
         return id;
     }
 
@@ -106,5 +110,52 @@ internal static class HostScenario
             Assert.Equal(x2, box.X2, 0.01f);
             Assert.Equal(y2, box.Y2, 0.01f);
         }
+    }
+
+    /// <summary>
+    /// The no-model scenario both stacks run: a worker host started before any model is active takes nothing (the
+    /// message is never received: <paramref name="dequeueCount"/> stays 0 over many rechecks), says why once in its log
+    /// and on <c>/readyz</c> (Degraded), fails no image; once v1 is activated it labels everything, dead-letters nothing.
+    /// </summary>
+    public static async Task AssertWaitsForAModelAsync(
+        WorkerProcess worker, ILabelStore store, IWorkQueue queue, IReadOnlyList<long> ids, Func<Task<long>> dequeueCount, Func<Task<long>> poisonCount)
+    {
+        await worker.WaitReadyAsync();
+        await Poll.UntilAsync(async () => worker.Output().Contains("Labelling waits", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), () => "the worker to say it waits\n" + worker.Output());
+        var ready = await worker.GetAsync("/readyz");
+        Assert.Equal((System.Net.HttpStatusCode.OK, "Degraded"), (ready?.Status, ready?.Body));
+        Assert.Contains("No model is active", worker.Output(), StringComparison.Ordinal);
+
+        // Ten rechecks' worth (200 ms apart): the message is never taken, no image changes.
+        var until = DateTime.UtcNow.AddSeconds(2);
+        while (DateTime.UtcNow < until)
+        {
+            Assert.Equal(0, await dequeueCount());
+            Assert.Equal(ids.Count, (await ProgressAsync(store)).Queued);
+            await Task.Delay(100, Ct);
+        }
+
+        await store.ActivateModelAsync("v1", Ct);
+        await Poll.UntilAsync(async () => (await ProgressAsync(store)).Labelled == ids.Count,
+            TimeSpan.FromSeconds(60), () => $"every image labelled after the activation ({ProgressAsync(store).Result})\n{worker.Output()}");
+        Assert.Equal(0, (await ProgressAsync(store)).Failed);
+        Assert.Equal(0, await poisonCount());
+        var output = worker.Output();
+        Assert.Equal(1, Occurrences(output, "Labelling waits"));
+        Assert.Equal(1, Occurrences(output, "Labelling resumes with model v1"));
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal); // no stack trace for an expected state
+        Assert.Equal((System.Net.HttpStatusCode.OK, "Healthy"), ((await worker.GetAsync("/readyz"))?.Status, (await worker.GetAsync("/readyz"))?.Body));
+    }
+
+    private static int Occurrences(string text, string what)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + what.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 }

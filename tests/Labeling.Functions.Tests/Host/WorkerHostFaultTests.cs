@@ -93,6 +93,21 @@ public sealed class EmbeddedWorkerHostTests(WorkerHostBuildFixture build) : IAsy
     }
 
     [Fact]
+    public async Task Host_StartedBeforeAnyModelIsActive_WaitsWithoutTakingWork_SaysWhy_ThenLabelsEverything()
+    {
+        var (database, store, blobs, queue) = Backends();
+        await blobs.CreateIfNotExistsAsync(Ct);
+        await HostScenario.RegisterModelAsync(store, blobs, _folder, activate: false);
+        var ids = await HostScenario.SeedOneMessageAsync(store, blobs, queue, 5);
+        var worker = StartWorker("worker", ("Queues:MaxDequeueCount", "2"), ("LabelWorker:StateRecheckDelay", "00:00:00.200"));
+
+        await HostScenario.AssertWaitsForAModelAsync(
+            worker, store, queue, ids,
+            () => QueueColumnAsync(database, "SELECT COALESCE(MAX(dequeue_count), 0) FROM queue_messages WHERE queue = 'label'"),
+            () => QueueColumnAsync(database, $"SELECT COUNT(*) FROM queue_messages WHERE queue = '{queue.PoisonQueueName}'"));
+    }
+
+    [Fact]
     public async Task Host_LabelsADroppedFolder_EndToEnd()
     {
         var (database, store, blobs, _) = Backends();
