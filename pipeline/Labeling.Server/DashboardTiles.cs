@@ -35,6 +35,10 @@ internal static class DashboardTiles
                     : new Metric("unreachable") { Style = MetricStyle.Danger };
             }),
             new DashboardMetric("labeling:model", "Active model", page => ModelMetric(Read(page))),
+            new DashboardMetric("labeling:workers", "Workers", page => WorkersMetric(Read(page).Workers)),
+            new DashboardMetric("labeling:dead-lettered", "Dead-lettered", page => Read(page).DeadLettered is { } count
+                ? new Metric(count) { Style = count > 0 ? MetricStyle.Danger : MetricStyle.Default }
+                : new Metric("unreachable") { Style = MetricStyle.Danger }),
             new DashboardMetric("labeling:demo", "Bootstrap demo", page => DemoMetric(Read(page).Demo)),
             new DashboardMetric("labeling:retrain", "Retraining", page => RetrainMetric(Read(page).Retrain)));
         DashboardRoutes.Routes.AddRazorPage(ModelsPage.Path, _ => new ModelsPage());
@@ -51,6 +55,17 @@ internal static class DashboardTiles
         { ModelLoadFailure: { } failed } when failed.Version == progress.ActiveModel =>
             new Metric($"{failed.Version} failed to load · labelling with {progress.ModelInUse ?? "none"}") { Style = MetricStyle.Danger, Highlighted = true },
         _ => new Metric(progress.ActiveModel) { Style = MetricStyle.Success },
+    };
+
+    /// <summary>This host's label workers: labelling, or waiting and why (no model: a warning; an outage: red).</summary>
+    internal static Metric WorkersMetric(Labeling.Functions.Batches.LabelReadinessState? workers) => workers switch
+    {
+        null => new Metric("in other processes"),
+        { Ready: true } => new Metric(workers.Detail) { Style = MetricStyle.Success },
+        { Reason: null } => new Metric("starting"),
+        { Reason: Labeling.Functions.Batches.LabelWaitReason.Outage } => new Metric("waiting: storage does not answer") { Style = MetricStyle.Danger, Highlighted = true },
+        { Reason: Labeling.Functions.Batches.LabelWaitReason.ModelUnusable } => new Metric("waiting: the active model cannot be used") { Style = MetricStyle.Danger, Highlighted = true },
+        _ => new Metric("waiting for a model") { Style = MetricStyle.Warning, Highlighted = true },
     };
 
     /// <summary>The demo job in this host: its stage and overall percent while it runs, then done or failed.</summary>

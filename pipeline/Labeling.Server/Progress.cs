@@ -12,6 +12,9 @@ namespace Labeling.Server;
 /// the latest retraining run of this host, likewise. <see cref="ModelInUse"/> and <see cref="ModelLoadFailure"/> are
 /// this host's in-process workers' (embedded mode): the version they label with, and an active model they could not
 /// load (they keep the previous one); scale-out workers report the same on their own <c>/stats</c> and <c>/readyz</c>.
+/// <see cref="Workers"/> is whether those in-process workers take batches or wait on a state of the system (no model, an
+/// outage), null when this host runs none. <see cref="DeadLettered"/> counts the label queue's poison messages (null
+/// when the queue does not answer).
 /// </summary>
 public sealed record ProgressSnapshot(
     IReadOnlyList<DatasetProgress> Datasets,
@@ -27,11 +30,14 @@ public sealed record ProgressSnapshot(
     DateTimeOffset At,
     RetrainSnapshot? Retrain = null,
     string? ModelInUse = null,
-    ModelLoadFailure? ModelLoadFailure = null);
+    ModelLoadFailure? ModelLoadFailure = null,
+    LabelReadinessState? Workers = null,
+    long? DeadLettered = null);
 
 /// <summary>Reads progress from the labels database and the label queue; keeps the last read for a second so dashboard tiles do not each hit the database.</summary>
 internal sealed class ProgressReader(
-    ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> ingest, DemoStatus demo, RetrainStatus retrain, IActiveDetector detectors, TimeProvider time)
+    ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> ingest, DemoStatus demo, RetrainStatus retrain, IActiveDetector detectors,
+    LabelReadiness readiness, WorkersInProcess workersInProcess, TimeProvider time)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
     private readonly Lock _gate = new();
@@ -41,14 +47,16 @@ internal sealed class ProgressReader(
     {
         var datasets = await store.GetProgressAsync(null, cancellationToken);
         var active = await store.GetActiveModelAsync(cancellationToken);
-        long? depth;
+        long? depth, poison;
         try
         {
-            depth = await queues.GetQueue(ingest.Value.LabelQueue).GetApproximateCountAsync(cancellationToken);
+            var queue = queues.GetQueue(ingest.Value.LabelQueue);
+            depth = await queue.GetApproximateCountAsync(cancellationToken);
+            poison = await queues.GetQueue(queue.PoisonQueueName).GetApproximateCountAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            depth = null; // the queue service being away must not hide the database's numbers
+            (depth, poison) = (null, null); // the queue service being away must not hide the database's numbers
         }
 
         var snapshot = new ProgressSnapshot(
@@ -65,7 +73,9 @@ internal sealed class ProgressReader(
             time.GetUtcNow(),
             retrain.Current,
             detectors.State.InUse,
-            detectors.State.LoadFailure);
+            detectors.State.LoadFailure,
+            workersInProcess.Value ? readiness.State : null,
+            poison);
         lock (_gate)
         {
             _last = snapshot;
@@ -89,3 +99,6 @@ internal sealed class ProgressReader(
         return ReadAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
 }
+
+/// <summary>Whether this host runs the label workers in its own process (<see cref="ServerExtensions.RunsWorkersInProcess"/>).</summary>
+internal sealed record WorkersInProcess(bool Value);

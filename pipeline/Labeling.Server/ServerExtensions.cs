@@ -45,7 +45,9 @@ public static class ServerExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServerOptions>, DemoSettingsValidation>());
 
         var options = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
-        if (RunsWorkersInProcess(configuration, options))
+        var workersInProcess = RunsWorkersInProcess(configuration, options);
+        services.TryAddSingleton(new WorkersInProcess(workersInProcess));
+        if (workersInProcess)
         {
             builder.AddLabelingWorker();
         }

@@ -24,10 +24,12 @@ public sealed class DemoJobTests
         return workspace;
     }
 
-    private static object DemoOn(string workFolder, string[]? queues) => new
+    /// <summary>The Server section with the demo on, small enough for seconds on two cores (<paramref name="seedSteps"/> aside).</summary>
+    internal static object DemoOn(string workFolder, string[]? queues, int seedSteps = 2, bool workersInProcess = true) => new
     {
         Jobs = Workspace.QuietJobs,
         JobQueues = queues ?? ["default", "training"],
+        WorkersInProcess = workersInProcess,
         // A world and training budget small enough for seconds on two cores.
         Demo = new
         {
@@ -38,7 +40,7 @@ public sealed class DemoJobTests
             BaseImages = 8,
             TaggedImages = 8,
             GoldImages = 4,
-            SeedSteps = 2,
+            SeedSteps = seedSteps,
             Rounds = 1,
             RoundSteps = 2,
             Oracle = false,
