@@ -27,6 +27,7 @@ public static class FunctionsServiceCollectionExtensions
         services.AddOptions<DetectorOptions>().Bind(configuration.GetSection(DetectorOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<InboxScanner>();
+        services.TryAddSingleton<Functions.Failures.FailureRecovery>();
         services.TryAddSingleton<LabelIdle>();
         services.TryAddSingleton<IActiveDetector, ActiveDetectorProvider>();
         services.TryAddSingleton<LabelReadiness>();

@@ -23,6 +23,8 @@ public static partial class LabelingCli
             var queue = services.GetRequiredService<IWorkQueueFactory>().GetQueue(services.GetRequiredService<IOptions<IngestOptions>>().Value.LabelQueue);
             await queue.CreateIfNotExistsAsync(cancellationToken);
             var depth = await queue.GetApproximateCountAsync(cancellationToken);
+            var failures = await FailureSummaryAsync(services, parse.GetValue(datasetOption), cancellationToken);
+            var deadLetters = await services.GetRequiredService<Labeling.Functions.Failures.FailureRecovery>().GetDeadLettersAsync(QueueLimits.MaxReceiveCount, cancellationToken);
             if (parse.GetValue(context.JsonOption))
             {
                 await WriteJsonAsync(context.Output, new
@@ -30,19 +32,31 @@ public static partial class LabelingCli
                     datasets,
                     activeModel = active is null ? null : new { active.Version, active.Contract, space = active.EmbeddingSpace },
                     queueDepth = depth,
+                    failures = failures.Select(f => new { dataset = f.Key, failed = f.Value.Failed, topReasons = f.Value.Top.Select(t => new { t.Reason, t.Count }) }),
+                    deadLetters = deadLetters.Select(q => new { q.Queue, q.Count, q.LastError, q.LastFailedAt }),
                 });
                 return 0;
             }
 
-            var table = new Table().AddColumns("Dataset", "Images", "Pending", "Queued", "Labelled", "Failed", "Boxes");
+            var table = new Table().AddColumns("Dataset", "Images", "Pending", "Queued", "Labelled", "Failed", "Boxes", "Top failure reasons");
             foreach (var d in datasets)
             {
-                table.AddRow(Markup.Escape(d.Dataset), $"{d.Images}", $"{d.Pending}", $"{d.Queued}", $"{d.Labelled}", $"{d.Failed}", $"{d.Boxes}");
+                table.AddRow(Markup.Escape(d.Dataset), $"{d.Images}", $"{d.Pending}", $"{d.Queued}", $"{d.Labelled}", $"{d.Failed}", $"{d.Boxes}",
+                    Markup.Escape(failures.TryGetValue(d.Dataset, out var f) ? TopReasonsText(f.Top) : ""));
             }
 
             var console = context.Console();
             console.Write(table);
             console.WriteLine($"Active model: {(active is null ? "none" : $"{active.Version} ({active.Contract})")}. Label queue: {depth} message(s).");
+            foreach (var q in deadLetters.Where(q => q.Count > 0))
+            {
+                console.WriteLine($"Dead letters in {q.PoisonQueue}: {q.Count}; last error: {q.LastError ?? "?"} (`labeling deadletters --replay`).");
+            }
+
+            if (failures.Count > 0)
+            {
+                console.WriteLine("`labeling failures` lists the failed images, `labeling retry` sends them back.");
+            }
             return 0;
         });
         return command;

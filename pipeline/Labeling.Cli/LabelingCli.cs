@@ -30,6 +30,9 @@ public static partial class LabelingCli
         root.Subcommands.Add(IngestCommand(context));
         root.Subcommands.Add(WorkCommand(context));
         root.Subcommands.Add(StatusCommand(context));
+        root.Subcommands.Add(FailuresCommand(context));
+        root.Subcommands.Add(RetryCommand(context));
+        root.Subcommands.Add(DeadLettersCommand(context));
         root.Subcommands.Add(QueryCommand(context));
         root.Subcommands.Add(RenderCommand(context));
         root.Subcommands.Add(ExportCommand(context));

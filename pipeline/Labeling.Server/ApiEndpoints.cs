@@ -54,6 +54,7 @@ internal static class ApiEndpoints
 
         api.MapGet("/review", ReviewAsync)
             .WithName("Review").WithSummary("Images that have a box matching the filters, each with those boxes: what the review page shows.");
+        api.MapFailures();
         return endpoints;
     }
 

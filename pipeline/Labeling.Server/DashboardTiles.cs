@@ -44,8 +44,18 @@ internal static class DashboardTiles
         DashboardRoutes.Routes.AddRazorPage(ModelsPage.Path, _ => new ModelsPage());
         ModelCommands.Register(DashboardRoutes.Routes);
         NavigationMenu.Items.Add(page => new MenuItem("Models", page.Url.To(ModelsPage.Path)) { Active = page.RequestPath.StartsWith(ModelsPage.Path, StringComparison.Ordinal) });
+        RegisterFailures();
         NavigationMenu.Items.Add(_ => new MenuItem("Review", "/review"));
         NavigationMenu.Items.Add(_ => new MenuItem("API", "/openapi/v1.json"));
+    }
+
+    /// <summary>The Failures page, its commands, its menu item, and the script that makes the Failed tile open it.</summary>
+    private static void RegisterFailures()
+    {
+        DashboardRoutes.Routes.AddRazorPage(FailuresPage.Path, _ => new FailuresPage());
+        FailureCommands.Register(DashboardRoutes.Routes);
+        DashboardRoutes.AddJavaScript(typeof(FailuresPage).Assembly, "Labeling.Server.Failures.failures-tile.js");
+        NavigationMenu.Items.Add(page => new MenuItem("Failures", page.Url.To(FailuresPage.Path)) { Active = page.RequestPath.StartsWith(FailuresPage.Path, StringComparison.Ordinal) });
     }
 
     /// <summary>The active model; red when this host's workers could not load it and label with an older one.</summary>

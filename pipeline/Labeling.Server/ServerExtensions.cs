@@ -62,6 +62,7 @@ public static class ServerExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetrainingOptions>, RetrainingValidation>());
         services.TryAddScoped<Retrainer>();
         services.TryAddScoped<LabelingJobs>();
+        services.TryAddScoped<FailureJobs>();
         services.TryAddScoped<DemoJob>();
         services.TryAddSingleton<DemoStatus>();
         services.TryAddSingleton<RetrainStatus>();

@@ -163,6 +163,20 @@ internal sealed class SqliteWorkQueue : IWorkQueue
             "SELECT COUNT(*) FROM queue_messages WHERE queue = @queue", new { queue = Name }, cancellationToken: cancellationToken));
     }
 
+    public async Task<IReadOnlyList<PeekedMessage>> PeekAsync(int maxMessages, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxMessages, QueueLimits.MaxReceiveCount);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<MessageRow>(new CommandDefinition(
+            """
+            SELECT id AS Id, message_id AS MessageId, body AS Body, dequeue_count AS DequeueCount, inserted_at AS InsertedAt, visible_at AS VisibleAt
+            FROM queue_messages WHERE queue = @queue AND visible_at <= @now ORDER BY visible_at, id LIMIT @maxMessages
+            """,
+            new { queue = Name, now = Now(), maxMessages }, cancellationToken: cancellationToken));
+        return rows.Select(r => new PeekedMessage(r.MessageId, r.Body, r.DequeueCount, DateTimeOffset.FromUnixTimeMilliseconds(r.InsertedAt))).ToList();
+    }
+
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     private sealed class MessageRow

@@ -153,6 +153,14 @@ internal sealed partial class AzureWorkQueue : IWorkQueue
         return properties.Value.ApproximateMessagesCount;
     }
 
+    public async Task<IReadOnlyList<PeekedMessage>> PeekAsync(int maxMessages, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxMessages, QueueLimits.MaxReceiveCount);
+        var peeked = (await _queue.PeekMessagesAsync(maxMessages, cancellationToken)).Value;
+        return peeked.Select(m => new PeekedMessage(m.MessageId, m.MessageText ?? string.Empty, m.DequeueCount, m.InsertedOn ?? DateTimeOffset.UnixEpoch)).ToList();
+    }
+
     private async Task PoisonAsync(Azure.Storage.Queues.Models.QueueMessage message, CancellationToken cancellationToken)
     {
         var error = PoisonMessage.TooManyDequeues(message.DequeueCount, _maxDequeueCount);

@@ -51,6 +51,12 @@ public interface IWorkQueue
 
     /// <summary>Approximate number of messages in the queue, visible or not.</summary>
     Task<int> GetApproximateCountAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads up to <paramref name="maxMessages"/> (1–<see cref="QueueLimits.MaxReceiveCount"/>) visible messages from the
+    /// front of the queue without receiving them: nothing is hidden, no dequeue count changes. What tools use to show a queue (its dead letters).
+    /// </summary>
+    Task<IReadOnlyList<PeekedMessage>> PeekAsync(int maxMessages, CancellationToken cancellationToken);
 }
 
 /// <summary>A received message and the lease on it.</summary>

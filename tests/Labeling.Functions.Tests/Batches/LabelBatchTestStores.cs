@@ -78,6 +78,8 @@ internal sealed class ExtensionCountingQueue(IWorkQueue inner, int extensionsToW
 
     public int Extensions => Volatile.Read(ref _extensions);
 
+    public Task<IReadOnlyList<PeekedMessage>> PeekAsync(int maxMessages, CancellationToken cancellationToken) => inner.PeekAsync(maxMessages, cancellationToken);
+
     public string Name => inner.Name;
 
     public string PoisonQueueName => inner.PoisonQueueName;

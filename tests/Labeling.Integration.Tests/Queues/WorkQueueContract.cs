@@ -4,7 +4,7 @@ using Labeling.Queues;
 namespace Labeling.Integration.Tests.Queues;
 
 /// <summary>What every <see cref="IWorkQueue"/> must do (Azure Storage Queue semantics). Each implementation's test class derives from this.</summary>
-public abstract class WorkQueueContract
+public abstract partial class WorkQueueContract
 {
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
