@@ -9,7 +9,7 @@ namespace Labeling.Sql;
 /// <see cref="ILabelStore"/> in plain, parameterised SQL through Dapper, shared by both dialects.
 /// The dialects differ only where speed needs it: how boxes are bulk-inserted and how "now" is spelt.
 /// </summary>
-internal abstract class SqlLabelStore(LabelsDatabase database) : ILabelStore
+internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelStore
 {
     // Both dialects accept far more parameters, but a few hundred per IN list keeps plans cheap.
     private const int InListChunk = 500;

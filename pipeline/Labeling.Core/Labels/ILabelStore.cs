@@ -4,7 +4,7 @@ namespace Labeling.Labels;
 /// The labels database (SQLite or PostgreSQL): datasets, images, tags, classes, boxes, models.
 /// Every call is parameterised SQL; batch calls run in one transaction each.
 /// </summary>
-public interface ILabelStore
+public partial interface ILabelStore
 {
     /// <summary>Returns the id of the dataset called <paramref name="name"/>, creating it if needed.</summary>
     Task<long> EnsureDatasetAsync(string name, CancellationToken cancellationToken);

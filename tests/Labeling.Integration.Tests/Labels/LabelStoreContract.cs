@@ -4,7 +4,7 @@ using Labeling.Sql;
 namespace Labeling.Integration.Tests.Labels;
 
 /// <summary>What every <see cref="ILabelStore"/> must do. Each implementation's test class derives from this.</summary>
-public abstract class LabelStoreContract
+public abstract partial class LabelStoreContract
 {
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
