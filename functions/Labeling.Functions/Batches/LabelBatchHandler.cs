@@ -58,8 +58,9 @@ public sealed partial class LabelBatchHandler
     private readonly TagPolicy _policy;
     private readonly ResiliencePipeline _retry;
     private IReadOnlyDictionary<string, long>? _discoveryClassIds;
+    private readonly DatasetAdmission? _admission;
 
-    /// <summary>Creates the handler; the options are validated.</summary>
+    /// <summary>Creates the handler; the options are validated. Without <paramref name="admission"/> no dataset control applies (every batch proceeds).</summary>
     public LabelBatchHandler(
         ILabelStore store,
         IBlobStore blobs,
@@ -67,7 +68,8 @@ public sealed partial class LabelBatchHandler
         IOptions<LabelBatchOptions> options,
         IOptions<WorkQueueOptions> queueOptions,
         ILogger<LabelBatchHandler> logger,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        DatasetAdmission? admission = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(blobs);
@@ -85,6 +87,7 @@ public sealed partial class LabelBatchHandler
         _time = timeProvider ?? TimeProvider.System;
         _policy = new TagPolicy(_options.TagPolicy);
         _retry = BuildRetry(_options, _logger, _time);
+        _admission = admission;
     }
 
     /// <summary>
@@ -107,6 +110,27 @@ public sealed partial class LabelBatchHandler
             return await DeadLetterAsync(queue, message, $"Malformed message: {e.Message}", cancellationToken);
         }
 
+        // Dataset control, between batches (DatasetAdmission): paused or at its cap waits, withdrawn work is dropped.
+        var admission = _admission is null ? Admission.ProceedFreely : await _admission.AdmitAsync(parsed, cancellationToken);
+        try
+        {
+            switch (admission.Decision)
+            {
+                case AdmissionDecision.Defer:
+                    await queue.RequeueAsync(message, admission.Delay, cancellationToken);
+                    return LabelBatchOutcome.Deferred;
+                case AdmissionDecision.Drop:
+                    await queue.DeleteAsync(message, cancellationToken);
+                    return LabelBatchOutcome.Dropped;
+            }
+        }
+        catch (QueueLeaseLostException)
+        {
+            Log.Abandoned(_logger, parsed.Batch, message.MessageId);
+            return LabelBatchOutcome.LeaseLost;
+        }
+
+        await using var batchLease = admission.Lease;
         var lease = LeaseKeeper.Start(queue, message, _options.VisibilityTimeout, _logger, _time, cancellationToken);
         await using (lease)
         {

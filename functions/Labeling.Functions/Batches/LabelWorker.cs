@@ -46,11 +46,18 @@ public sealed partial class LabelWorker
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly LabelWorkerMetrics? _metrics;
+    private readonly IReadOnlyList<IWorkQueue> _receiveOrder;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IWorkQueue> _origins = new(StringComparer.Ordinal);
+    private bool _priorityQueuesCreated;
 
-    /// <summary>Creates the worker; the options are validated.</summary>
+    /// <summary>
+    /// Creates the worker; the options are validated. With <paramref name="queuesByPriority"/> (highest first, normally
+    /// <c>IngestOptions.LabelQueuesByPriority()</c>, <paramref name="queue"/> among them) it takes a message from a queue
+    /// only when the ones before it are empty, and hands the handler the queue the message came from.
+    /// </summary>
     public LabelWorker(
         IWorkQueue queue, LabelBatchHandler handler, IOptions<LabelWorkerOptions> options, IOptions<LabelBatchOptions> batchOptions, ILogger<LabelWorker> logger,
-        TimeProvider? timeProvider = null, LabelWorkerMetrics? metrics = null)
+        TimeProvider? timeProvider = null, LabelWorkerMetrics? metrics = null, IReadOnlyList<IWorkQueue>? queuesByPriority = null)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(handler);
@@ -65,6 +72,7 @@ public sealed partial class LabelWorker
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
         _metrics = metrics;
+        _receiveOrder = queuesByPriority is { Count: > 0 } ? queuesByPriority : [queue];
     }
 
     /// <summary>Runs until <paramref name="stoppingToken"/> is cancelled, then waits for the batches in flight to release their messages.</summary>
@@ -83,7 +91,7 @@ public sealed partial class LabelWorker
                 IReadOnlyList<QueueMessage> messages;
                 try
                 {
-                    messages = await _queue.ReceiveAsync(1, _visibility, stoppingToken);
+                    messages = await ReceiveNextAsync(stoppingToken);
                     if (_metrics is not null)
                     {
                         _metrics.QueueDepth(await _queue.GetApproximateCountAsync(stoppingToken));
@@ -135,6 +143,32 @@ public sealed partial class LabelWorker
         }
     }
 
+    // Priority: a message from a queue only when every queue before it (higher priority) has none visible.
+    private async Task<IReadOnlyList<QueueMessage>> ReceiveNextAsync(CancellationToken stoppingToken)
+    {
+        if (!_priorityQueuesCreated)
+        {
+            foreach (var queue in _receiveOrder)
+            {
+                await queue.CreateIfNotExistsAsync(stoppingToken);
+            }
+
+            _priorityQueuesCreated = true;
+        }
+
+        foreach (var queue in _receiveOrder)
+        {
+            var messages = await queue.ReceiveAsync(1, _visibility, stoppingToken);
+            if (messages.Count > 0)
+            {
+                _origins[messages[0].MessageId] = queue;
+                return messages;
+            }
+        }
+
+        return [];
+    }
+
     private TimeSpan Next(TimeSpan idle)
     {
         var doubled = idle * 2;
@@ -147,7 +181,7 @@ public sealed partial class LabelWorker
         var outcome = LabelBatchOutcome.Released;
         try
         {
-            outcome = await _handler.HandleAsync(message, _queue, stoppingToken);
+            outcome = await _handler.HandleAsync(message, _origins.TryRemove(message.MessageId, out var origin) ? origin : _queue, stoppingToken);
             Log.Handled(_logger, message.MessageId, outcome);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
