@@ -23,6 +23,8 @@ public static partial class LabelingCli
             var queue = services.GetRequiredService<IWorkQueueFactory>().GetQueue(services.GetRequiredService<IOptions<IngestOptions>>().Value.LabelQueue);
             await queue.CreateIfNotExistsAsync(cancellationToken);
             var depth = await queue.GetApproximateCountAsync(cancellationToken);
+            // Job control per dataset: state, priority, rate and ETA beside the counts.
+            var activity = (await services.GetRequiredService<Labeling.Functions.Control.DatasetControl>().ListAsync(cancellationToken)).ToDictionary(a => a.Control.Name, StringComparer.Ordinal);
             if (parse.GetValue(context.JsonOption))
             {
                 await WriteJsonAsync(context.Output, new
@@ -30,14 +32,18 @@ public static partial class LabelingCli
                     datasets,
                     activeModel = active is null ? null : new { active.Version, active.Contract, space = active.EmbeddingSpace },
                     queueDepth = depth,
+                    control = datasets.Where(d => activity.ContainsKey(d.Dataset)).Select(d => DatasetJson(activity[d.Dataset])),
                 });
                 return 0;
             }
 
-            var table = new Table().AddColumns("Dataset", "Images", "Pending", "Queued", "Labelled", "Failed", "Boxes");
+            var table = new Table().AddColumns("Dataset", "Images", "Pending", "Queued", "Labelled", "Failed", "Boxes", "State", "Priority", "Images/s", "ETA");
             foreach (var d in datasets)
             {
-                table.AddRow(Markup.Escape(d.Dataset), $"{d.Images}", $"{d.Pending}", $"{d.Queued}", $"{d.Labelled}", $"{d.Failed}", $"{d.Boxes}");
+                var a = activity.GetValueOrDefault(d.Dataset);
+                table.AddRow(Markup.Escape(d.Dataset), $"{d.Images}", $"{d.Pending}", $"{d.Queued}", $"{d.Labelled}", $"{d.Failed}", $"{d.Boxes}",
+                    a?.Control.State.ToText() ?? "", a?.Control.Priority.ToText() ?? "",
+                    a?.ImagesPerSecond.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) ?? "", a is null ? "" : DatasetControlText.FormatEta(a.Eta));
             }
 
             var console = context.Console();

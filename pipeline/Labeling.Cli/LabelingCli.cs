@@ -30,6 +30,8 @@ public static partial class LabelingCli
         root.Subcommands.Add(IngestCommand(context));
         root.Subcommands.Add(WorkCommand(context));
         root.Subcommands.Add(StatusCommand(context));
+        root.Subcommands.Add(DatasetsCommand(context));
+        root.Subcommands.Add(DatasetCommand(context));
         root.Subcommands.Add(QueryCommand(context));
         root.Subcommands.Add(RenderCommand(context));
         root.Subcommands.Add(ExportCommand(context));

@@ -92,6 +92,24 @@ public static class DatasetControlText
         }
     }
 
+    /// <summary>Parses a batch cap: "none" (no cap: null) or a positive number; false otherwise.</summary>
+    public static bool TryParseBatchCap(string? text, out int? cap)
+    {
+        cap = null;
+        if (string.Equals(text?.Trim(), "none", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1)
+        {
+            cap = n;
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>An ETA as people read it: "3h 04m", "12m 05s", "40s", "—" when unknown.</summary>
     public static string FormatEta(TimeSpan? eta) => eta switch
     {
