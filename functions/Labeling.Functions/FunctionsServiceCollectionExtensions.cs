@@ -1,5 +1,6 @@
 using Labeling.Detection;
 using Labeling.Functions.Batches;
+using Labeling.Functions.Control;
 using Labeling.Functions.Ingest;
 using Labeling.Queues;
 using Microsoft.Extensions.Configuration;
@@ -15,8 +16,9 @@ public static class FunctionsServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the inbox scanner, the label batch handler, the active-detector provider and the
-    /// label worker, with options bound from the <c>Ingest</c>, <c>LabelBatch</c>,
-    /// <c>LabelWorker</c> and <c>Detector</c> sections of <paramref name="configuration"/>.
+    /// label worker (taking from the label queues of every dataset priority), the dataset admission and control, with
+    /// options bound from the <c>Ingest</c>, <c>LabelBatch</c>, <c>LabelWorker</c>, <c>DatasetAdmission</c>,
+    /// <c>DatasetControl</c> and <c>Detector</c> sections of <paramref name="configuration"/>.
     /// </summary>
     public static IServiceCollection AddLabelingFunctions(this IServiceCollection services, IConfiguration configuration)
     {
@@ -30,18 +32,30 @@ public static class FunctionsServiceCollectionExtensions
         services.TryAddSingleton<Functions.Failures.FailureRecovery>();
         services.TryAddSingleton<LabelIdle>();
         services.TryAddSingleton<IActiveDetector, ActiveDetectorProvider>();
+        services.AddOptions<DatasetAdmissionOptions>().Bind(configuration.GetSection(DatasetAdmissionOptions.Section)).Validate(Valid<DatasetAdmissionOptions>(o => o.Validate())).ValidateOnStart();
+        services.TryAddSingleton<DatasetAdmission>();
+        services.AddOptions<DatasetControlOptions>().Bind(configuration.GetSection(DatasetControlOptions.Section)).Validate(Valid<DatasetControlOptions>(o => o.Validate())).ValidateOnStart();
+        services.TryAddSingleton<DatasetControl>();
         services.TryAddSingleton<LabelReadiness>();
         services.TryAddSingleton<LabelBatchHandler>();
         services.TryAddSingleton<LabelWorkerMetrics>();
-        services.TryAddSingleton(sp => new LabelWorker(
-            sp.GetRequiredService<IWorkQueueFactory>().GetQueue(sp.GetRequiredService<IOptions<IngestOptions>>().Value.LabelQueue),
-            sp.GetRequiredService<LabelBatchHandler>(),
-            sp.GetRequiredService<LabelReadiness>(),
-            sp.GetRequiredService<IOptions<LabelWorkerOptions>>(),
-            sp.GetRequiredService<IOptions<LabelBatchOptions>>(),
-            sp.GetRequiredService<ILogger<LabelWorker>>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<LabelWorkerMetrics>()));
+        services.TryAddSingleton(sp =>
+        {
+            // One queue per dataset priority, highest first (docs/workers.md, "Dataset control").
+            var queues = sp.GetRequiredService<IWorkQueueFactory>();
+            var ingest = sp.GetRequiredService<IOptions<IngestOptions>>().Value;
+            var byPriority = ingest.LabelQueuesByPriority().Select(queues.GetQueue).ToList();
+            return new LabelWorker(
+                byPriority.Single(q => q.Name == ingest.LabelQueue),
+                sp.GetRequiredService<LabelBatchHandler>(),
+                sp.GetRequiredService<LabelReadiness>(),
+                sp.GetRequiredService<IOptions<LabelWorkerOptions>>(),
+                sp.GetRequiredService<IOptions<LabelBatchOptions>>(),
+                sp.GetRequiredService<ILogger<LabelWorker>>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<LabelWorkerMetrics>(),
+                byPriority);
+        });
         return services;
     }
 

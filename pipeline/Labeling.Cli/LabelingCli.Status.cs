@@ -25,6 +25,8 @@ public static partial class LabelingCli
             var depth = await queue.GetApproximateCountAsync(cancellationToken);
             var failures = await FailureSummaryAsync(services, parse.GetValue(datasetOption), cancellationToken);
             var deadLetters = await services.GetRequiredService<Labeling.Functions.Failures.FailureRecovery>().GetDeadLettersAsync(QueueLimits.MaxReceiveCount, cancellationToken);
+            // Job control per dataset: state, priority, rate and ETA beside the counts.
+            var activity = (await services.GetRequiredService<Labeling.Functions.Control.DatasetControl>().ListAsync(cancellationToken)).ToDictionary(a => a.Control.Name, StringComparer.Ordinal);
             if (parse.GetValue(context.JsonOption))
             {
                 await WriteJsonAsync(context.Output, new
@@ -34,14 +36,18 @@ public static partial class LabelingCli
                     queueDepth = depth,
                     failures = failures.Select(f => new { dataset = f.Key, failed = f.Value.Failed, topReasons = f.Value.Top.Select(t => new { t.Reason, t.Count }) }),
                     deadLetters = deadLetters.Select(q => new { q.Queue, q.Count, q.LastError, q.LastFailedAt }),
+                    control = datasets.Where(d => activity.ContainsKey(d.Dataset)).Select(d => DatasetJson(activity[d.Dataset])),
                 });
                 return 0;
             }
 
-            var table = new Table().AddColumns("Dataset", "Images", "Pending", "Queued", "Labelled", "Failed", "Boxes", "Top failure reasons");
+            var table = new Table().AddColumns("Dataset", "Images", "Pending", "Queued", "Labelled", "Failed", "Boxes", "State", "Priority", "Images/s", "ETA", "Top failure reasons");
             foreach (var d in datasets)
             {
+                var a = activity.GetValueOrDefault(d.Dataset);
                 table.AddRow(Markup.Escape(d.Dataset), $"{d.Images}", $"{d.Pending}", $"{d.Queued}", $"{d.Labelled}", $"{d.Failed}", $"{d.Boxes}",
+                    a?.Control.State.ToText() ?? "", a?.Control.Priority.ToText() ?? "",
+                    a?.ImagesPerSecond.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) ?? "", a is null ? "" : DatasetControlText.FormatEta(a.Eta),
                     Markup.Escape(failures.TryGetValue(d.Dataset, out var f) ? TopReasonsText(f.Top) : ""));
             }
 

@@ -33,6 +33,8 @@ public static partial class LabelingCli
         root.Subcommands.Add(FailuresCommand(context));
         root.Subcommands.Add(RetryCommand(context));
         root.Subcommands.Add(DeadLettersCommand(context));
+        root.Subcommands.Add(DatasetsCommand(context));
+        root.Subcommands.Add(DatasetCommand(context));
         root.Subcommands.Add(QueryCommand(context));
         root.Subcommands.Add(RenderCommand(context));
         root.Subcommands.Add(ExportCommand(context));

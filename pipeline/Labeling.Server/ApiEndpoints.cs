@@ -11,7 +11,7 @@ namespace Labeling.Server;
 /// <summary>
 /// The HTTP API under <c>/api</c> (minimal APIs, described by <c>/openapi/v1.json</c>): datasets,
 /// progress, models, images with their boxes, image bytes, and the boxes query with the CLI's
-/// filters. Read-only; jobs are steered from the dashboard.
+/// filters. Read-only, but for job control per dataset (<see cref="DatasetControlEndpoints"/>).
 /// </summary>
 internal static class ApiEndpoints
 {
@@ -24,8 +24,8 @@ internal static class ApiEndpoints
         api.MapGet("/progress", async (ProgressReader progress, CancellationToken ct) => TypedResults.Ok(await progress.ReadAsync(ct)))
             .WithName("GetProgress").WithSummary("Images by status, boxes, the active model and the label queue's depth, per dataset and in total.");
 
-        api.MapGet("/datasets", async (ILabelStore store, CancellationToken ct) => TypedResults.Ok(await store.GetProgressAsync(null, ct)))
-            .WithName("ListDatasets").WithSummary("Every dataset with its counts of images by status and of boxes.");
+        // GET /datasets (with control, rate and ETA) and the control POSTs.
+        api.MapDatasetControl();
 
         api.MapGet("/datasets/{name}", async Task<Results<Ok<DatasetProgress>, NotFound<ProblemDetails>>> (string name, ILabelStore store, CancellationToken ct) =>
             {

@@ -45,6 +45,10 @@ internal static class DashboardTiles
         ModelCommands.Register(DashboardRoutes.Routes);
         NavigationMenu.Items.Add(page => new MenuItem("Models", page.Url.To(ModelsPage.Path)) { Active = page.RequestPath.StartsWith(ModelsPage.Path, StringComparison.Ordinal) });
         RegisterFailures();
+        // Job control per dataset: pause, resume, cancel, priority, cap, with rate and ETA.
+        DashboardRoutes.Routes.AddRazorPage(DatasetsPage.Path, _ => new DatasetsPage());
+        DatasetCommands.Register(DashboardRoutes.Routes);
+        NavigationMenu.Items.Add(page => new MenuItem("Datasets", page.Url.To(DatasetsPage.Path)) { Active = page.RequestPath.StartsWith(DatasetsPage.Path, StringComparison.Ordinal) });
         NavigationMenu.Items.Add(_ => new MenuItem("Review", "/review"));
         NavigationMenu.Items.Add(_ => new MenuItem("API", "/openapi/v1.json"));
     }

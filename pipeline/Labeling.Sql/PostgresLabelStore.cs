@@ -10,6 +10,8 @@ internal sealed class PostgresLabelStore(LabelsDatabase database) : SqlLabelStor
 {
     protected override string NowSql => "now()";
 
+    protected override string SecondsFromNowSql(string secondsParameter) => $"now() + make_interval(secs => @{secondsParameter})";
+
     protected override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
     protected override string JsonParameter(string parameter) => $"CAST(@{parameter} AS jsonb)";

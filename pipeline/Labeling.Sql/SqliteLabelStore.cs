@@ -16,6 +16,9 @@ internal sealed class SqliteLabelStore(LabelsDatabase database) : SqlLabelStore(
 
     protected override string NowSql => NowExpression;
 
+    protected override string SecondsFromNowSql(string secondsParameter) =>
+        $"strftime('%Y-%m-%dT%H:%M:%fZ', 'now', printf('%+.3f seconds', @{secondsParameter}))";
+
     protected override string InList(string column, string parameter) => $"{column} IN @{parameter}";
 
     protected override string JsonParameter(string parameter) => $"@{parameter}";

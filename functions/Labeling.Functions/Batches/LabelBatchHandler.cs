@@ -61,8 +61,9 @@ public sealed partial class LabelBatchHandler
     private readonly ResiliencePipeline _retry;
     private readonly LabelReadiness? _readiness;
     private IReadOnlyDictionary<string, long>? _discoveryClassIds;
+    private readonly DatasetAdmission? _admission;
 
-    /// <summary>Creates the handler; the options are validated.</summary>
+    /// <summary>Creates the handler; the options are validated. Without <paramref name="admission"/> no dataset control applies (every batch proceeds).</summary>
     public LabelBatchHandler(
         ILabelStore store,
         IBlobStore blobs,
@@ -71,7 +72,8 @@ public sealed partial class LabelBatchHandler
         IOptions<WorkQueueOptions> queueOptions,
         ILogger<LabelBatchHandler> logger,
         TimeProvider? timeProvider = null,
-        LabelReadiness? readiness = null)
+        LabelReadiness? readiness = null,
+        DatasetAdmission? admission = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(blobs);
@@ -90,6 +92,7 @@ public sealed partial class LabelBatchHandler
         _policy = new TagPolicy(_options.TagPolicy);
         _retry = BuildRetry(_options, _logger, _time);
         _readiness = readiness;
+        _admission = admission;
     }
 
     /// <summary>
@@ -112,6 +115,36 @@ public sealed partial class LabelBatchHandler
             return await DeadLetterAsync(queue, message, $"Malformed message: {e.Message}", cancellationToken);
         }
 
+        // Dataset control, between batches (DatasetAdmission): paused or at its cap waits, withdrawn work is dropped.
+        Admission admission;
+        try
+        {
+            admission = _admission is null ? Admission.ProceedFreely : await _admission.AdmitAsync(parsed, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && LabelReadiness.IsSystemState(e))
+        {
+            return await DeferAsync(queue, message, parsed, e, cancellationToken);
+        }
+
+        try
+        {
+            switch (admission.Decision)
+            {
+                case AdmissionDecision.Defer:
+                    await queue.RequeueAsync(message, admission.Delay, cancellationToken);
+                    return LabelBatchOutcome.Deferred;
+                case AdmissionDecision.Drop:
+                    await queue.DeleteAsync(message, cancellationToken);
+                    return LabelBatchOutcome.Dropped;
+            }
+        }
+        catch (QueueLeaseLostException)
+        {
+            Log.Abandoned(_logger, parsed.Batch, message.MessageId);
+            return LabelBatchOutcome.LeaseLost;
+        }
+
+        await using var batchLease = admission.Lease;
         var lease = LeaseKeeper.Start(queue, message, _options.VisibilityTimeout, _logger, _time, cancellationToken);
         await using (lease)
         {

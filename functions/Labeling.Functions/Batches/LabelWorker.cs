@@ -58,11 +58,16 @@ public sealed partial class LabelWorker
     private readonly TimeProvider _time;
     private readonly LabelWorkerMetrics? _metrics;
     private readonly LabelReadiness _readiness;
+    private readonly IReadOnlyList<IWorkQueue> _receiveOrder;
 
-    /// <summary>Creates the worker; the options are validated.</summary>
+    /// <summary>
+    /// Creates the worker; the options are validated. With <paramref name="queuesByPriority"/> (highest first, normally
+    /// <c>IngestOptions.LabelQueuesByPriority()</c>, <paramref name="queue"/> among them) it takes a message from a queue
+    /// only when the ones before it are empty, and hands the handler the queue the message came from.
+    /// </summary>
     public LabelWorker(
         IWorkQueue queue, LabelBatchHandler handler, LabelReadiness readiness, IOptions<LabelWorkerOptions> options, IOptions<LabelBatchOptions> batchOptions,
-        ILogger<LabelWorker> logger, TimeProvider? timeProvider = null, LabelWorkerMetrics? metrics = null)
+        ILogger<LabelWorker> logger, TimeProvider? timeProvider = null, LabelWorkerMetrics? metrics = null, IReadOnlyList<IWorkQueue>? queuesByPriority = null)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(handler);
@@ -79,6 +84,7 @@ public sealed partial class LabelWorker
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
         _metrics = metrics;
+        _receiveOrder = queuesByPriority is { Count: > 0 } ? queuesByPriority : [queue];
     }
 
     /// <summary>Runs until <paramref name="stoppingToken"/> is cancelled, then waits for the batches in flight to release their messages.</summary>
@@ -90,11 +96,14 @@ public sealed partial class LabelWorker
         Log.Started(_logger, _queue.Name, _options.Concurrency);
         try
         {
-            await _queue.CreateIfNotExistsAsync(stoppingToken);
-            IReadOnlyList<IWorkQueue> queues = [_queue];
+            foreach (var queue in _receiveOrder)
+            {
+                await queue.CreateIfNotExistsAsync(stoppingToken);
+            }
+
             while (!stoppingToken.IsCancellationRequested)
             {
-                await _readiness.WaitUntilReadyAsync(queues, stoppingToken);
+                await _readiness.WaitUntilReadyAsync(_receiveOrder, stoppingToken);
                 await slots.WaitAsync(stoppingToken);
                 if (!_readiness.State.Ready)
                 {
@@ -102,10 +111,10 @@ public sealed partial class LabelWorker
                     continue;
                 }
 
-                IReadOnlyList<QueueMessage> messages;
+                (IWorkQueue Queue, QueueMessage Message)? received;
                 try
                 {
-                    messages = await _queue.ReceiveAsync(1, _visibility, stoppingToken);
+                    received = await ReceiveNextAsync(stoppingToken);
                     if (_metrics is not null)
                     {
                         _metrics.QueueDepth(await _queue.GetApproximateCountAsync(stoppingToken));
@@ -119,7 +128,7 @@ public sealed partial class LabelWorker
                     continue;
                 }
 
-                if (messages.Count == 0)
+                if (received is not { } next)
                 {
                     slots.Release();
                     await Task.Delay(idle, _time, stoppingToken);
@@ -129,7 +138,7 @@ public sealed partial class LabelWorker
 
                 idle = _options.MinIdleDelay;
                 running.RemoveAll(t => t.IsCompleted);
-                running.Add(HandleAsync(messages[0], slots, stoppingToken));
+                running.Add(HandleAsync(next.Queue, next.Message, slots, stoppingToken));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -155,19 +164,34 @@ public sealed partial class LabelWorker
         }
     }
 
+    // Priority: a message from a queue only when every queue before it (higher priority) has none visible.
+    private async Task<(IWorkQueue Queue, QueueMessage Message)?> ReceiveNextAsync(CancellationToken stoppingToken)
+    {
+        foreach (var queue in _receiveOrder)
+        {
+            var messages = await queue.ReceiveAsync(1, _visibility, stoppingToken);
+            if (messages.Count > 0)
+            {
+                return (queue, messages[0]);
+            }
+        }
+
+        return null;
+    }
+
     private TimeSpan Next(TimeSpan idle)
     {
         var doubled = idle * 2;
         return doubled < _options.MaxIdleDelay ? doubled : _options.MaxIdleDelay;
     }
 
-    private Task HandleAsync(QueueMessage message, SemaphoreSlim slots, CancellationToken stoppingToken) => Task.Run(async () =>
+    private Task HandleAsync(IWorkQueue queue, QueueMessage message, SemaphoreSlim slots, CancellationToken stoppingToken) => Task.Run(async () =>
     {
         _metrics?.Started();
         var outcome = LabelBatchOutcome.Released;
         try
         {
-            outcome = await _handler.HandleAsync(message, _queue, stoppingToken);
+            outcome = await _handler.HandleAsync(message, queue, stoppingToken);
             Log.Handled(_logger, message.MessageId, outcome);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

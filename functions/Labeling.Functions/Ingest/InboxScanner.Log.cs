@@ -28,4 +28,7 @@ public sealed partial class InboxScanner
 
     [LoggerMessage(EventId = 3107, Level = LogLevel.Debug, Message = "Sent label batch {Batch} with {Count} images to {Queue}")]
     private partial void LogBatchQueued(Guid batch, int count, string queue);
+
+    [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "Dataset '{Dataset}' is paused: its pending images are not queued")]
+    private partial void LogPausedNotQueued(string dataset);
 }

@@ -31,7 +31,7 @@ public sealed partial class InboxScanner
     private readonly IWorkQueueFactory _queues;
     private readonly IngestOptions _options;
     private readonly ILogger<InboxScanner> _logger;
-    private volatile bool _labelQueueCreated;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _createdLabelQueues = new(StringComparer.Ordinal);
 
     public InboxScanner(IBlobStore blobs, ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> options, ILogger<InboxScanner> logger)
     {
@@ -144,39 +144,84 @@ public sealed partial class InboxScanner
         var sent = 0;
         if (weakTagsFirst)
         {
-            sent += await EnqueueAsync((after, limit, ct) => _store.GetImageIdsWithWeakTagsAsync(ImageStatus.Pending, dataset, after, limit, ct), cancellationToken);
+            sent += await EnqueueAsync(dataset, (name, after, limit, ct) => _store.GetImageIdsWithWeakTagsAsync(ImageStatus.Pending, name, after, limit, ct), cancellationToken);
         }
 
         // Images queued by the first pass are no longer pending: this pass sends the rest.
-        return sent + await EnqueueAsync((after, limit, ct) => _store.GetImageIdsByStatusAsync(ImageStatus.Pending, dataset, after, limit, ct), cancellationToken);
+        return sent + await EnqueueAsync(dataset, (name, after, limit, ct) => _store.GetImageIdsByStatusAsync(ImageStatus.Pending, name, after, limit, ct), cancellationToken);
     }
 
-    private async Task<int> EnqueueAsync(Func<long, int, CancellationToken, Task<IReadOnlyList<long>>> pending, CancellationToken cancellationToken)
+    // Dataset control (docs/workers.md): each dataset's images go to its priority's queue, one dataset per message, with
+    // its id and generation; a paused dataset queues nothing. An image is marked queued only while the generation it was
+    // sent under is current, so a cancel that comes between the send and the mark leaves it pending, never stuck queued.
+    private async Task<int> EnqueueAsync(string? dataset, Func<string, long, int, CancellationToken, Task<IReadOnlyList<long>>> pending, CancellationToken cancellationToken)
     {
-        var queue = _queues.GetQueue(_options.LabelQueue);
-        if (!_labelQueueCreated)
-        {
-            await queue.CreateIfNotExistsAsync(cancellationToken);
-            _labelQueueCreated = true;
-        }
-
+        IReadOnlyList<DatasetControlRecord> datasets = dataset is null
+            ? await _store.ListDatasetControlsAsync(cancellationToken)
+            : await _store.GetDatasetControlAsync(dataset, cancellationToken) is { } one ? [one] : [];
         var sent = 0;
-        var afterId = 0L;
-        while (true)
+        foreach (var control in datasets)
         {
-            var ids = await pending(afterId, _options.LabelBatchSize, cancellationToken);
-            if (ids.Count == 0)
+            if (control.State == DatasetState.Paused)
             {
-                return sent;
+                LogPausedNotQueued(control.Name);
+                continue;
             }
 
-            var message = LabelMessage.Create(ids);
-            await queue.SendAsync(message.ToJson(), null, cancellationToken);
-            await _store.SetStatusAsync(ids, ImageStatus.Queued, null, cancellationToken);
-            LogBatchQueued(message.Batch, ids.Count, queue.Name);
-            sent++;
-            afterId = ids[^1];
+            var queue = await LabelQueueAsync(control.Priority, cancellationToken);
+            var afterId = 0L;
+            while (true)
+            {
+                var ids = await pending(control.Name, afterId, _options.LabelBatchSize, cancellationToken);
+                if (ids.Count == 0)
+                {
+                    break;
+                }
+
+                var message = LabelMessage.Create(ids, control.Id, control.Generation);
+                await queue.SendAsync(message.ToJson(), null, cancellationToken);
+                var marked = await _store.MarkQueuedAsync(control.Id, control.Generation, ids, cancellationToken);
+                LogBatchQueued(message.Batch, ids.Count, queue.Name);
+                sent++;
+                afterId = ids[^1];
+                if (marked < ids.Count)
+                {
+                    // Paused, cancelled or moved meanwhile: the message just sent is deferred or dropped by the workers.
+                    var now = await _store.GetDatasetControlAsync(control.Id, cancellationToken);
+                    if (now is null || now.State == DatasetState.Paused || now.Generation != control.Generation)
+                    {
+                        break;
+                    }
+                }
+            }
         }
+
+        return sent;
+    }
+
+    private async Task<IWorkQueue> LabelQueueAsync(DatasetPriority priority, CancellationToken cancellationToken)
+    {
+        var names = _options.LabelQueuesByPriority();
+        var queue = _queues.GetQueue(priority switch
+        {
+            DatasetPriority.High => names[0],
+            DatasetPriority.Low => names[2],
+            _ => names[1],
+        });
+        if (_createdLabelQueues.TryAdd(queue.Name, true))
+        {
+            try
+            {
+                await queue.CreateIfNotExistsAsync(cancellationToken);
+            }
+            catch
+            {
+                _createdLabelQueues.TryRemove(queue.Name, out _);
+                throw;
+            }
+        }
+
+        return queue;
     }
 
     private async Task ClassifyAsync(ScanRun run, BlobItem item, List<Candidate> batch, CancellationToken cancellationToken)

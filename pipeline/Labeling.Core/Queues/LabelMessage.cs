@@ -6,12 +6,16 @@ namespace Labeling.Queues;
 /// <summary>
 /// The label queue's message (architecture: "Queue message"): <c>{"v":1,"batch":"&lt;guid&gt;","imageIds":[...]}</c>,
 /// at most <see cref="QueueLimits.MaxMessageBytes"/>. Workers are idempotent per (image, model), so a
-/// redelivered message is harmless.
+/// redelivered message is harmless. The scan also writes <c>"dataset"</c> (the id of the one dataset all its images
+/// belong to) and <c>"gen"</c> (that dataset's generation when it was queued: workers drop a message of an older one);
+/// both are left out when null, and a message without them (an older writer's) is still read.
 /// </summary>
 public sealed record LabelMessage(
     [property: JsonPropertyName("v")] int Version,
     [property: JsonPropertyName("batch")] Guid Batch,
-    [property: JsonPropertyName("imageIds")] IReadOnlyList<long> ImageIds)
+    [property: JsonPropertyName("imageIds")] IReadOnlyList<long> ImageIds,
+    [property: JsonPropertyName("dataset"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Dataset = null,
+    [property: JsonPropertyName("gen"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Generation = null)
 {
     /// <summary>The version this build writes and reads.</summary>
     public const int CurrentVersion = 1;
@@ -19,8 +23,11 @@ public sealed record LabelMessage(
     /// <summary>Most image ids one message may carry (keeps it far below the 64 KiB limit: 20 bytes an id at most).</summary>
     public const int MaxImages = 2048;
 
-    /// <summary>A new version-1 message for <paramref name="imageIds"/> with a fresh batch id.</summary>
-    public static LabelMessage Create(IReadOnlyList<long> imageIds)
+    /// <summary>
+    /// A new version-1 message for <paramref name="imageIds"/> with a fresh batch id; with <paramref name="dataset"/>
+    /// and <paramref name="generation"/> when the images are all of one dataset, queued under that generation.
+    /// </summary>
+    public static LabelMessage Create(IReadOnlyList<long> imageIds, long? dataset = null, long? generation = null)
     {
         ArgumentNullException.ThrowIfNull(imageIds);
         if (imageIds.Count is 0 or > MaxImages)
@@ -28,7 +35,12 @@ public sealed record LabelMessage(
             throw new ArgumentException($"A label message carries 1–{MaxImages} image ids, not {imageIds.Count}.", nameof(imageIds));
         }
 
-        return new LabelMessage(CurrentVersion, Guid.NewGuid(), imageIds);
+        if (dataset is <= 0 || generation is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dataset), "A dataset id is positive and a generation not negative.");
+        }
+
+        return new LabelMessage(CurrentVersion, Guid.NewGuid(), imageIds, dataset, generation);
     }
 
     /// <summary>Serialises to the queue's JSON.</summary>
@@ -81,6 +93,11 @@ public sealed record LabelMessage(
         if (message.ImageIds.Count > MaxImages || message.ImageIds.Any(id => id <= 0) || message.ImageIds.Distinct().Count() != message.ImageIds.Count)
         {
             throw new MalformedMessageException($"The message's image ids must be 1–{MaxImages} distinct positive numbers.");
+        }
+
+        if (message.Dataset is <= 0 || message.Generation is < 0)
+        {
+            throw new MalformedMessageException("The message's dataset id must be positive and its generation not negative.");
         }
 
         return message;

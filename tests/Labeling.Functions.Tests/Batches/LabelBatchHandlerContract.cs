@@ -20,7 +20,7 @@ namespace Labeling.Functions.Tests.Batches;
 /// <see cref="LabelBatchHandler"/> end to end on real backends, with a constant region-embedding model
 /// whose boxes are known in closed form. Each backend's test class derives from this.
 /// </summary>
-public abstract class LabelBatchHandlerContract : IAsyncDisposable
+public abstract partial class LabelBatchHandlerContract : IAsyncDisposable
 {
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
