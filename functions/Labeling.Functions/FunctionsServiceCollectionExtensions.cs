@@ -39,14 +39,13 @@ public static class FunctionsServiceCollectionExtensions
         services.TryAddSingleton<LabelReadiness>();
         services.TryAddSingleton<LabelBatchHandler>();
         services.TryAddSingleton<LabelWorkerMetrics>();
+        services.TryAddSingleton<LabelQueues>();
         services.TryAddSingleton(sp =>
         {
             // One queue per dataset priority, highest first (docs/workers.md, "Dataset control").
-            var queues = sp.GetRequiredService<IWorkQueueFactory>();
-            var ingest = sp.GetRequiredService<IOptions<IngestOptions>>().Value;
-            var byPriority = ingest.LabelQueuesByPriority().Select(queues.GetQueue).ToList();
+            var labelQueues = sp.GetRequiredService<LabelQueues>();
             return new LabelWorker(
-                byPriority.Single(q => q.Name == ingest.LabelQueue),
+                labelQueues.Normal,
                 sp.GetRequiredService<LabelBatchHandler>(),
                 sp.GetRequiredService<LabelReadiness>(),
                 sp.GetRequiredService<IOptions<LabelWorkerOptions>>(),
@@ -54,7 +53,7 @@ public static class FunctionsServiceCollectionExtensions
                 sp.GetRequiredService<ILogger<LabelWorker>>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<LabelWorkerMetrics>(),
-                byPriority);
+                labelQueues.ByPriority);
         });
         return services;
     }

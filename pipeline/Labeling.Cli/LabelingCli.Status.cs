@@ -20,9 +20,7 @@ public static partial class LabelingCli
             var store = services.GetRequiredService<ILabelStore>();
             var datasets = await store.GetProgressAsync(parse.GetValue(datasetOption), cancellationToken);
             var active = await store.GetActiveModelAsync(cancellationToken);
-            var queue = services.GetRequiredService<IWorkQueueFactory>().GetQueue(services.GetRequiredService<IOptions<IngestOptions>>().Value.LabelQueue);
-            await queue.CreateIfNotExistsAsync(cancellationToken);
-            var depth = await queue.GetApproximateCountAsync(cancellationToken);
+            var (depth, _) = await services.GetRequiredService<LabelQueues>().CountAsync(cancellationToken);
             var failures = await FailureSummaryAsync(services, parse.GetValue(datasetOption), cancellationToken);
             var deadLetters = await services.GetRequiredService<Labeling.Functions.Failures.FailureRecovery>().GetDeadLettersAsync(QueueLimits.MaxReceiveCount, cancellationToken);
             // Job control per dataset: state, priority, rate and ETA beside the counts.
@@ -53,7 +51,7 @@ public static partial class LabelingCli
 
             var console = context.Console();
             console.Write(table);
-            console.WriteLine($"Active model: {(active is null ? "none" : $"{active.Version} ({active.Contract})")}. Label queue: {depth} message(s).");
+            console.WriteLine($"Active model: {(active is null ? "none: workers wait and take no batch until one is activated (`labeling models add FILE --version V --activate`)" : $"{active.Version} ({active.Contract})")}. Label queues: {depth} message(s).");
             foreach (var q in deadLetters.Where(q => q.Count > 0))
             {
                 console.WriteLine($"Dead letters in {q.PoisonQueue}: {q.Count}; last error: {q.LastError ?? "?"} (`labeling deadletters --replay`).");

@@ -112,17 +112,15 @@ public static class WorkerHostExtensions
     }
 
     /// <summary>Degraded when messages were dead-lettered: work that waits for someone to look (`labeling deadletters`).</summary>
-    private sealed class QueueHealthCheck(IWorkQueueFactory queues, Microsoft.Extensions.Options.IOptions<Labeling.Functions.Ingest.IngestOptions> options) : IHealthCheck
+    private sealed class QueueHealthCheck(Labeling.Functions.Ingest.LabelQueues queues) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             try
             {
-                var queue = queues.GetQueue(options.Value.LabelQueue);
-                var depth = await queue.GetApproximateCountAsync(cancellationToken);
-                var poison = await queues.GetQueue(queue.PoisonQueueName).GetApproximateCountAsync(cancellationToken);
+                var (depth, poison) = await queues.CountAsync(cancellationToken);
                 return poison > 0
-                    ? HealthCheckResult.Degraded($"{depth} message(s) queued; {poison} dead-lettered in '{queue.PoisonQueueName}'")
+                    ? HealthCheckResult.Degraded($"{depth} message(s) queued; {poison} dead-lettered (`labeling deadletters`)")
                     : HealthCheckResult.Healthy($"{depth} message(s) queued");
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -13,8 +13,9 @@ namespace Labeling.Server;
 /// this host's in-process workers' (embedded mode): the version they label with, and an active model they could not
 /// load (they keep the previous one); scale-out workers report the same on their own <c>/stats</c> and <c>/readyz</c>.
 /// <see cref="Workers"/> is whether those in-process workers take batches or wait on a state of the system (no model, an
-/// outage), null when this host runs none. <see cref="DeadLettered"/> counts the label queue's poison messages (null
-/// when the queue does not answer).
+/// outage), null when this host runs none. <see cref="QueueDepth"/> and <see cref="DeadLettered"/>
+/// count the label queues' messages and their poison messages, summed over the priority levels (null when the queue
+/// service does not answer).
 /// </summary>
 public sealed record ProgressSnapshot(
     IReadOnlyList<DatasetProgress> Datasets,
@@ -36,7 +37,7 @@ public sealed record ProgressSnapshot(
 
 /// <summary>Reads progress from the labels database and the label queue; keeps the last read for a second so dashboard tiles do not each hit the database.</summary>
 internal sealed class ProgressReader(
-    ILabelStore store, IWorkQueueFactory queues, IOptions<IngestOptions> ingest, DemoStatus demo, RetrainStatus retrain, IActiveDetector detectors,
+    ILabelStore store, LabelQueues queues, DemoStatus demo, RetrainStatus retrain, IActiveDetector detectors,
     LabelReadiness readiness, WorkersInProcess workersInProcess, TimeProvider time)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
@@ -50,9 +51,7 @@ internal sealed class ProgressReader(
         long? depth, poison;
         try
         {
-            var queue = queues.GetQueue(ingest.Value.LabelQueue);
-            depth = await queue.GetApproximateCountAsync(cancellationToken);
-            poison = await queues.GetQueue(queue.PoisonQueueName).GetApproximateCountAsync(cancellationToken);
+            (depth, poison) = await queues.CountAsync(cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -7,11 +7,11 @@ namespace Labeling.Functions.Batches;
 
 /// <summary>
 /// Waits for labelling to go quiet: what <c>labeling work --until-idle</c> and the bootstrap demo both need. Polls the
-/// store's progress until no image is pending or queued and the label queue is empty. Pending images nobody queued (an
+/// store's progress until no image is pending or queued and the label queues are empty. Pending images nobody queued (an
 /// interrupted scan, a relabel that only marked images) are queued once; if they stay pending after that, nothing is
 /// working on them and it says so rather than wait forever.
 /// </summary>
-public sealed class LabelIdle(ILabelStore store, IWorkQueueFactory queues, InboxScanner scanner, IOptions<IngestOptions> ingest)
+public sealed class LabelIdle(ILabelStore store, LabelQueues queues, InboxScanner scanner)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
@@ -28,8 +28,6 @@ public sealed class LabelIdle(ILabelStore store, IWorkQueueFactory queues, Inbox
             throw new ArgumentException("Without a worker the wait can only end when labelling is idle.", nameof(untilIdle));
         }
 
-        var queue = queues.GetQueue(ingest.Value.LabelQueue);
-        await queue.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
         var requeued = false;
         while (true)
         {
@@ -46,7 +44,7 @@ public sealed class LabelIdle(ILabelStore store, IWorkQueueFactory queues, Inbox
                 return progress;
             }
 
-            if (untilIdle && progress.Queued == 0 && await queue.GetApproximateCountAsync(cancellationToken).ConfigureAwait(false) == 0)
+            if (untilIdle && progress.Queued == 0 && (await queues.CountAsync(cancellationToken).ConfigureAwait(false)).Depth == 0)
             {
                 if (progress.Pending == 0)
                 {
