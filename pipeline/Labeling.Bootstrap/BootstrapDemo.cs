@@ -122,7 +122,12 @@ public sealed partial class BootstrapDemo
 
             Next($"the workers label with {version}");
             var active = await store.GetActiveModelAsync(cancellationToken) ?? throw new InvalidOperationException($"{version} is not active after activation.");
-            await store.MarkStaleForRelabelAsync(active.Id, null, cancellationToken);
+            // Only this run's datasets: earlier demo runs beside it keep their labels.
+            foreach (var dataset in new[] { _options.BaseDataset, _options.TaggedDataset, _options.GoldDataset })
+            {
+                await store.MarkStaleForRelabelAsync(active.Id, dataset, cancellationToken);
+            }
+
             await LabelUntilIdleAsync(cancellationToken);
 
             Next($"{split.GroundTruth.ImageIds.Count} gold images");

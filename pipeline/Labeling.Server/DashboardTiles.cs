@@ -49,6 +49,9 @@ internal static class DashboardTiles
         DashboardRoutes.Routes.AddRazorPage(DatasetsPage.Path, _ => new DatasetsPage());
         DatasetCommands.Register(DashboardRoutes.Routes);
         NavigationMenu.Items.Add(page => new MenuItem("Datasets", page.Url.To(DatasetsPage.Path)) { Active = page.RequestPath.StartsWith(DatasetsPage.Path, StringComparison.Ordinal) });
+        DashboardRoutes.Routes.AddRazorPage(DemoPage.Path, _ => new DemoPage());
+        DemoCommands.Register(DashboardRoutes.Routes);
+        NavigationMenu.Items.Add(page => new MenuItem("Demo", page.Url.To(DemoPage.Path)) { Active = page.RequestPath.StartsWith(DemoPage.Path, StringComparison.Ordinal) });
         NavigationMenu.Items.Add(_ => new MenuItem("Review", "/review"));
         NavigationMenu.Items.Add(_ => new MenuItem("API", "/openapi/v1.json"));
     }
@@ -92,7 +95,8 @@ internal static class DashboardTiles
             Highlighted = true,
         },
         { State: DemoState.Finished } => new Metric(string.Create(CultureInfo.InvariantCulture, $"done in {demo.Report?.Minutes ?? 0:F1} min")) { Style = MetricStyle.Success },
-        _ => new Metric(demo.Stage is null ? "failed" : $"failed at {demo.Stage}") { Style = MetricStyle.Danger },
+        // Where to go from here: the Demo page (menu) runs it again under a new prefix.
+        _ => new Metric(demo.Stage is null ? "failed · Demo page: run again" : $"failed at {demo.Stage} · Demo page: run again") { Style = MetricStyle.Danger },
     };
 
     /// <summary>The latest retraining run in this host: percent while it runs, then promoted, rejected or failed.</summary>

@@ -55,11 +55,7 @@ internal sealed partial class DemoOnFreshStart(
         }
 
         // Jobs outlive the host on PostgreSQL: one queued by an earlier start may not have begun.
-        var monitoring = storage.GetMonitoringApi();
-        var queued = monitoring.EnqueuedJobs(DemoJob.QueueName, 0, 100).Select(j => j.Value.Job)
-            .Concat(monitoring.FetchedJobs(DemoJob.QueueName, 0, 100).Select(j => j.Value.Job))
-            .Concat(monitoring.ProcessingJobs(0, 100).Select(j => j.Value.Job));
-        return queued.Any(j => j?.Type == typeof(DemoJob)) ? "a demo job is queued already" : null;
+        return DemoRuns.AnyDemoJobQueuedOrRunning(storage) ? "a demo job is queued already" : null;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Fresh store: the bootstrap demo is queued as job {JobId}; watch it on /hangfire and /review.")]

@@ -24,6 +24,7 @@ public enum DemoState
 /// <param name="FinishedAt">When it finished or failed.</param>
 /// <param name="Error">Why it failed.</param>
 /// <param name="Report">What it measured, once finished.</param>
+/// <param name="Prefix">The run's prefix (<c>demo</c>, <c>demo-2</c>, …: <see cref="DemoRuns"/>).</param>
 public sealed record DemoSnapshot(
     DemoState State,
     string? Stage,
@@ -35,7 +36,8 @@ public sealed record DemoSnapshot(
     DateTimeOffset StartedAt,
     DateTimeOffset? FinishedAt,
     string? Error,
-    DemoReport? Report);
+    DemoReport? Report,
+    string? Prefix = null);
 
 /// <summary>
 /// The demo job's progress in this host, written by the job's thread and read by every request:
@@ -59,13 +61,13 @@ public sealed class DemoStatus(TimeProvider time) : IProgress<DemoProgress>
         }
     }
 
-    /// <summary>A demo starts with its stages: the first one at 0.</summary>
-    public void Start(IReadOnlyList<string> stages)
+    /// <summary>A demo (run <paramref name="prefix"/>) starts with its stages: the first one at 0.</summary>
+    public void Start(IReadOnlyList<string> stages, string prefix = DemoRuns.FirstPrefix)
     {
         ArgumentNullException.ThrowIfNull(stages);
         lock (_gate)
         {
-            _current = new DemoSnapshot(DemoState.Running, stages.Count > 0 ? stages[0] : null, 0, stages.Count, 0, 0, "starting", time.GetUtcNow(), null, null, null);
+            _current = new DemoSnapshot(DemoState.Running, stages.Count > 0 ? stages[0] : null, 0, stages.Count, 0, 0, "starting", time.GetUtcNow(), null, null, null, prefix);
         }
     }
 

@@ -218,7 +218,7 @@ public sealed class DemoJobTests
         Assert.Equal("31 % · 3/8 Train the seed", metric.Value);
         Assert.Equal(Hangfire.Dashboard.MetricStyle.Info, metric.Style);
         Assert.Equal(Hangfire.Dashboard.MetricStyle.Danger, DashboardTiles.DemoMetric(running with { State = DemoState.Failed, Error = "x" }).Style);
-        Assert.Equal("failed at Train the seed", DashboardTiles.DemoMetric(running with { State = DemoState.Failed, Error = "x" }).Value);
+        Assert.Equal("failed at Train the seed · Demo page: run again", DashboardTiles.DemoMetric(running with { State = DemoState.Failed, Error = "x" }).Value);
         var report = new DemoReport("Bootstrap demo", "setup", [], null, 1.25);
         var finished = DashboardTiles.DemoMetric(running with { State = DemoState.Finished, Report = report });
         Assert.Equal("done in 1.2 min", finished.Value);
