@@ -26,7 +26,7 @@ internal static partial class ParseErrors
 
     /// <summary><paramref name="message"/> with "as expected type 'T'" replaced by what T is in words.</summary>
     public static string InWords(string message) =>
-        ExpectedType().Replace(message, m => $": expected {Describe(m.Groups[1].Value)}");
+        ExpectedType().Replace(message, m => $": expected {Describe(m.Groups[1].Value)}.");
 
     private static string Describe(string typeName)
     {
