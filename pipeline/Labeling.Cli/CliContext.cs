@@ -33,11 +33,37 @@ internal sealed record CliContext(Option<FileInfo?> ConfigOption, Option<bool> J
         });
     }
 
-    /// <summary>A Spectre console on <see cref="Output"/> (no colours unless it is the terminal).</summary>
-    public IAnsiConsole Console() => AnsiConsole.Create(new AnsiConsoleSettings
+    /// <summary>The width of output that is not a terminal (a pipe, a file) without <c>COLUMNS</c>: wide enough that tables are never cut or wrapped.</summary>
+    public const int PipedWidth = 4096;
+
+    /// <summary>
+    /// A Spectre console on <see cref="Output"/> (no colours unless it is the terminal), as wide as
+    /// <see cref="ConsoleWidth"/> says.
+    /// </summary>
+    public IAnsiConsole Console()
     {
-        Out = new AnsiConsoleOutput(Output),
-        Ansi = ReferenceEquals(Output, System.Console.Out) ? AnsiSupport.Detect : AnsiSupport.No,
-        Interactive = ReferenceEquals(Output, System.Console.Out) ? InteractionSupport.Detect : InteractionSupport.No,
-    });
+        var isConsole = ReferenceEquals(Output, System.Console.Out);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(Output),
+            Ansi = isConsole ? AnsiSupport.Detect : AnsiSupport.No,
+            Interactive = isConsole ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        if (ConsoleWidth(Environment.GetEnvironmentVariable("COLUMNS"), isConsole && !System.Console.IsOutputRedirected) is { } width)
+        {
+            console.Profile.Width = width;
+        }
+
+        return console;
+    }
+
+    /// <summary>
+    /// The table width: <c>COLUMNS</c> when it is a positive number; else the terminal's own width
+    /// (null: let Spectre detect it); else, for a pipe or a file, <see cref="PipedWidth"/> (Spectre
+    /// would otherwise assume 80 and cut every table).
+    /// </summary>
+    internal static int? ConsoleWidth(string? columns, bool terminal) =>
+        int.TryParse(columns, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var width) && width > 0 ? width
+        : terminal ? null
+        : PipedWidth;
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Labeling.Blobs;
 using Labeling.Imaging;
 using Labeling.Labels;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Labeling.Cli;
@@ -26,8 +27,12 @@ public static partial class LabelingCli
         var modelOption = new Option<string?>("--model") { Description = "Only boxes made by this model version." };
         var minScoreOption = new Option<float?>("--min-score") { Description = "Only boxes scored at least this (human boxes have no score)." };
         var sourceOption = new Option<string?>("--source") { Description = "Only boxes of this source: human, pseudo, weak or discovered." };
+        var copyImagesOption = new Option<bool>("--copy-images")
+        {
+            Description = "Copy each exported image out of the blob store into DIR (coco and lvis: DIR/<file_name>; yolo: DIR/images/<path> beside DIR/labels/<path>.txt), so the export stands alone. Without it the paths are blob paths, relative to the blob store's container.",
+        };
         var command = new Command("export", "Write the images and boxes as a detection data set (COCO or LVIS annotations.json, or YOLO labels), streamed from the database. Images without boxes are kept.");
-        foreach (var option in new Option[] { formatOption, outOption, datasetOption, classOption, modelOption, minScoreOption, sourceOption })
+        foreach (var option in new Option[] { formatOption, outOption, datasetOption, classOption, modelOption, minScoreOption, sourceOption, copyImagesOption })
         {
             command.Options.Add(option);
         }
@@ -38,7 +43,7 @@ public static partial class LabelingCli
             var query = new BoxQuery
             {
                 Dataset = parse.GetValue(datasetOption),
-                ClassName = parse.GetValue(classOption),
+                ClassName = await ClassNames.RequireKnownAsync(services.GetRequiredService<ILabelStore>(), parse.GetValue(classOption), cancellationToken),
                 ModelVersion = parse.GetValue(modelOption),
                 MinScore = parse.GetValue(minScoreOption),
                 Source = ParseSource(parse.GetValue(sourceOption)),
@@ -52,19 +57,25 @@ public static partial class LabelingCli
 
             folder.Create();
             var path = format == "yolo" ? folder.FullName : Path.Combine(folder.FullName, "annotations.json");
+            var copyImages = parse.GetValue(copyImagesOption);
+            var imagesTo = !copyImages ? null : format == "yolo" ? Path.Combine(folder.FullName, "images") : folder.FullName;
             var summary = format switch
             {
-                "coco" => await WriteDetectionJsonAsync(services, query, path, new CocoFormat(), context.Error, cancellationToken),
-                "lvis" => await WriteDetectionJsonAsync(services, query, path, new LvisFormat(services, query), context.Error, cancellationToken),
-                _ => await ExportYoloAsync(services, query, folder.FullName, context.Error, cancellationToken),
+                "coco" => await WriteDetectionJsonAsync(services, query, path, new CocoFormat(), imagesTo, context.Error, cancellationToken),
+                "lvis" => await WriteDetectionJsonAsync(services, query, path, new LvisFormat(services, query), imagesTo, context.Error, cancellationToken),
+                _ => await ExportYoloAsync(services, query, folder.FullName, imagesTo, context.Error, cancellationToken),
             };
+            var imagesAt = imagesTo ?? BlobRoot(CliSettings.Load(parse.GetValue(context.ConfigOption)));
             if (parse.GetValue(context.JsonOption))
             {
-                await WriteJsonAsync(context.Output, new { format, output = path, summary.Images, summary.Annotations, summary.Categories, summary.SkippedImages });
+                await WriteJsonAsync(context.Output, new { format, output = path, summary.Images, summary.Annotations, summary.Categories, summary.SkippedImages, imagesCopied = copyImages, imagesFolder = imagesAt });
             }
             else
             {
                 await context.Output.WriteLineAsync($"Wrote {format} to {path}: {summary.Images} image(s), {summary.Annotations} annotation(s), {summary.Categories} categor(ies).");
+                await context.Output.WriteLineAsync(copyImages
+                    ? $"Images copied to {imagesAt}."
+                    : $"Images not copied: the image paths are blob paths under {imagesAt} (add --copy-images for an export that stands alone).");
             }
 
             return 0;
@@ -148,7 +159,7 @@ public static partial class LabelingCli
     /// into place when complete.
     /// </summary>
     private static async Task<ExportSummary> WriteDetectionJsonAsync(
-        ServiceProvider services, BoxQuery query, string path, DetectionFormat format, TextWriter error, CancellationToken cancellationToken)
+        ServiceProvider services, BoxQuery query, string path, DetectionFormat format, string? imagesTo, TextWriter error, CancellationToken cancellationToken)
     {
         var store = services.GetRequiredService<ILabelStore>();
         var blobs = services.GetRequiredService<IBlobStore>();
@@ -178,6 +189,7 @@ public static partial class LabelingCli
 
                 images += page.Count;
                 await json.FlushAsync(cancellationToken);
+                await CopyImagesAsync(blobs, page, imagesTo, cancellationToken);
             }
 
             json.WriteEndArray();
@@ -300,7 +312,7 @@ public static partial class LabelingCli
     /// <c>class cx cy w h</c> per box (normalised, clamped to the image; empty for an image without
     /// boxes), and DIR/classes.txt (line n = class n). Boxes are queried image by image.
     /// </summary>
-    private static async Task<ExportSummary> ExportYoloAsync(ServiceProvider services, BoxQuery query, string folder, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<ExportSummary> ExportYoloAsync(ServiceProvider services, BoxQuery query, string folder, string? imagesTo, TextWriter error, CancellationToken cancellationToken)
     {
         var store = services.GetRequiredService<ILabelStore>();
         var blobs = services.GetRequiredService<IBlobStore>();
@@ -347,11 +359,44 @@ public static partial class LabelingCli
 
                 images++;
             }
+
+            await CopyImagesAsync(blobs, imagePage, imagesTo, cancellationToken);
         }
 
         Directory.CreateDirectory(folder);
         await File.WriteAllLinesAsync(Path.Combine(folder, "classes.txt"), classes.OrderBy(c => c.Value).Select(c => c.Key), cancellationToken);
         return new ExportSummary(images, annotations, classes.Count, skipped.Count);
+    }
+
+    /// <summary>Copies each image of <paramref name="page"/> from the blob store to <paramref name="folder"/>/&lt;blob path&gt; (nothing when null).</summary>
+    private static async Task CopyImagesAsync(IBlobStore blobs, IReadOnlyList<ExportImage> page, string? folder, CancellationToken cancellationToken)
+    {
+        if (folder is null)
+        {
+            return;
+        }
+
+        foreach (var image in page)
+        {
+            var file = Path.Combine(folder, image.Image.BlobPath.Replace('/', Path.DirectorySeparatorChar));
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            await using var source = await blobs.OpenReadAsync(image.Image.BlobPath, cancellationToken);
+            await using var target = File.Create(file);
+            await source.CopyToAsync(target, cancellationToken);
+        }
+    }
+
+    /// <summary>Where blob paths resolve: the local container folder (embedded), or the Azure container.</summary>
+    private static string BlobRoot(CliSettings settings)
+    {
+        if (string.Equals(settings.Configuration["Storage:Mode"] ?? "Embedded", "Embedded", StringComparison.OrdinalIgnoreCase))
+        {
+            var local = new LocalBlobStoreOptions();
+            settings.Configuration.GetSection("LocalBlobStore").Bind(local);
+            return Path.GetFullPath(Path.Combine(local.RootPath, local.Container));
+        }
+
+        return "the configured Azure Storage blob container";
     }
 
     private static string Yolo(float value) => value.ToString("0.######", CultureInfo.InvariantCulture);

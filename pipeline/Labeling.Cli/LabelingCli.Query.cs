@@ -40,7 +40,7 @@ public static partial class LabelingCli
             var store = services.GetRequiredService<ILabelStore>();
             var query = new BoxQuery
             {
-                ClassName = parse.GetValue(classOption),
+                ClassName = await ClassNames.RequireKnownAsync(store, parse.GetValue(classOption), cancellationToken),
                 MinScore = parse.GetValue(minScoreOption),
                 Source = source,
                 ModelVersion = parse.GetValue(modelOption),

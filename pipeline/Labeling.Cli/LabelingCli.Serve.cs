@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Labeling.Cli;
 
@@ -35,6 +36,24 @@ public static partial class LabelingCli
         return command;
     }
 
+    private const string HostLogCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
+    /// <summary>The address Kestrel could not bind because it is in use, from its "Failed to bind to address URL: address already in use." error.</summary>
+    private static Uri? AddressInUse(IOException e)
+    {
+        for (Exception? inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is Microsoft.AspNetCore.Connections.AddressInUseException
+                || inner is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            {
+                var match = System.Text.RegularExpressions.Regex.Match(e.Message, @"address (\S+?):? address already in use", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+                return match.Success && Uri.TryCreate(match.Groups[1].Value.TrimEnd(':'), UriKind.Absolute, out var uri) ? uri : null;
+            }
+        }
+
+        return null;
+    }
+
     private static Option<string> UrlsOption(string defaultUrl) => new("--urls")
     {
         Description = $"Where to listen, ';'-separated (default {defaultUrl}; port 0 picks a free one). A non-loopback address needs Server:Access for remote users.",
@@ -53,10 +72,16 @@ public static partial class LabelingCli
                 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Environment.CurrentDirectory });
                 builder.Configuration.AddConfiguration(settings.Configuration);
                 builder.WebHost.UseUrls(parse.GetValue(urlsOption)!);
+                // A start that fails (a port in use) is reported below in one line; the host would
+                // also log it as "Hosting failed to start" with the whole stack trace. Later host
+                // errors (a crashed background service) are logged as usual.
+                var starting = true;
+                builder.Logging.AddFilter(HostLogCategory, level => level >= LogLevel.Warning && !(starting && level >= LogLevel.Error));
                 add(builder);
                 await using var app = builder.Build();
                 map(app);
                 await app.StartAsync(cancellationToken);
+                starting = false;
                 foreach (var address in app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
                 {
                     await context.Output.WriteLineAsync($"listening on {address}: {string.Format(System.Globalization.CultureInfo.InvariantCulture, banner, address)}");
@@ -68,6 +93,12 @@ public static partial class LabelingCli
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return 0;
+            }
+            catch (IOException e) when (AddressInUse(e) is { } address)
+            {
+                await context.Error.WriteLineAsync(
+                    $"error: port {address.Port} is in use: {e.Message.TrimEnd('.')}; pick another with --urls (e.g. --urls http://127.0.0.1:0 for any free port).");
+                return 1;
             }
             catch (Exception e)
             {

@@ -137,6 +137,14 @@ public static partial class LabelingCli
                 skippedSteps = result.Training.SkippedSteps,
                 firstLoss = result.Training.FirstLoss,
                 lastLoss = result.Training.LastLoss,
+                loss = new
+                {
+                    smoothedFirst = result.Training.Loss.SmoothedFirst,
+                    smoothedFirstStep = result.Training.Loss.SmoothedFirstStep,
+                    smoothedLast = result.Training.Loss.SmoothedLast,
+                    smoothedLastStep = result.Training.Loss.SmoothedLastStep,
+                    firstBatch = new { loss = result.Training.Loss.FirstBatchLoss, boxImages = result.Training.Loss.FirstBatchBoxImages, tagOnlyImages = result.Training.Loss.FirstBatchTagOnlyImages },
+                },
                 secondsPerStep = result.Training.SecondsPerStep,
                 boxImages = result.Counts.BoxImages,
                 tagOnlyImages = result.Counts.TagOnlyImages,
@@ -153,7 +161,7 @@ public static partial class LabelingCli
             {
                 await context.Output.WriteLineAsync(
                     $"Trained {result.Training.Steps} steps on {result.Counts.BoxImages} box image(s) and {result.Counts.TagOnlyImages} tag-only image(s), {result.ClassNames.Count} classes: "
-                    + $"loss {result.Training.FirstLoss:F3} → {result.Training.LastLoss:F3}, {result.Training.SkippedSteps} step(s) skipped, {result.Training.SecondsPerStep * 1000:F0} ms/step. "
+                    + $"{result.Training.Loss.Describe()}; {result.Training.SkippedSteps} step(s) skipped, {result.Training.SecondsPerStep * 1000:F0} ms/step. "
                     + $"Model: {result.OnnxPath}{(register is null ? "" : $"; registered as {register}")}.");
             }
 

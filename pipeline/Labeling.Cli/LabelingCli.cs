@@ -44,7 +44,12 @@ public static partial class LabelingCli
         root.Subcommands.Add(EvalCommand(context));
         root.Subcommands.Add(DemoCommand(context));
 
-        var parse = root.Parse(args);
+        var parse = root.Parse(args.Length == 0 ? ["--help"] : args);
+        if (parse.Errors.Count > 0)
+        {
+            return await ParseErrors.WriteAsync(parse, error);
+        }
+
         var configuration = new InvocationConfiguration { Output = output, Error = error };
         return await parse.InvokeAsync(configuration, cancellationToken);
     }

@@ -400,18 +400,23 @@ public static class ImageDecoder
             var sniffed = Sniff(bytes);
             return result switch
             {
-                SKCodecResult.IncompleteInput => Incomplete(bytes, sniffed ?? "image", "inside its header"),
+                // Skia also answers IncompleteInput for a short file it cannot sniff (a text file named .jpg):
+                // with no image signature at the start it is not a cut image but not an image at all.
+                SKCodecResult.IncompleteInput when sniffed is null => NotAnImage(bytes),
+                SKCodecResult.IncompleteInput => Incomplete(bytes, sniffed, "inside its header"),
                 SKCodecResult.Unimplemented or SKCodecResult.InvalidConversion when sniffed is not null => DecodeResult.Fail(
                     DecodeFailureReason.UnsupportedFormat,
                     $"The file looks like {sniffed}, which this decoder does not support."),
-                SKCodecResult.Unimplemented => DecodeResult.Fail(
-                    DecodeFailureReason.NotAnImage,
-                    $"The {bytes.Length} bytes are not a recognised image format (starts with {Convert.ToHexString(bytes[..Math.Min(8, bytes.Length)])})."),
+                SKCodecResult.Unimplemented => NotAnImage(bytes),
                 _ => DecodeResult.Fail(
                     DecodeFailureReason.Corrupt,
                     $"The {sniffed ?? "image"} header is invalid ({result})."),
             };
         }
+
+        private static DecodeResult NotAnImage(ReadOnlySpan<byte> bytes) => DecodeResult.Fail(
+            DecodeFailureReason.NotAnImage,
+            $"The {bytes.Length} bytes are not a recognised image format (starts with {Convert.ToHexString(bytes[..Math.Min(8, bytes.Length)])}).");
 
         /// <summary>Names well-known image signatures, so an unsupported format is told apart from "not an image".</summary>
         private static string? Sniff(ReadOnlySpan<byte> b)

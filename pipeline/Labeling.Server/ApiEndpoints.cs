@@ -52,6 +52,9 @@ internal static class ApiEndpoints
         api.MapGet("/images/{id:long}/content", GetImageContentAsync)
             .WithName("GetImageContent").WithSummary("The image's bytes as stored.");
 
+        api.MapGet("/images/{id:long}/thumbnail", Thumbnails.GetEndpointAsync)
+            .WithName("GetImageThumbnail").WithSummary("A JPEG of the image, long side `size` px (default 256), as displayed; cached on disk by content hash and size, with an ETag.");
+
         api.MapGet("/review", ReviewAsync)
             .WithName("Review").WithSummary("Images that have a box matching the filters, each with those boxes: what the review page shows.");
         api.MapFailures();

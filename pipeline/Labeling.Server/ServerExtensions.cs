@@ -67,6 +67,9 @@ public static class ServerExtensions
         services.TryAddSingleton<DemoStatus>();
         services.TryAddSingleton<RetrainStatus>();
         services.TryAddSingleton<AccessMiddleware>();
+        services.AddOptions<ThumbnailOptions>().Bind(configuration.GetSection(ThumbnailOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ThumbnailOptions>, ThumbnailOptionsValidation>());
+        services.TryAddSingleton<Thumbnails>();
         services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase)));
         services.AddOpenApi();
 

@@ -55,6 +55,15 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
         return ids;
     }
 
+    public async Task<IReadOnlyList<string>> ListClassNamesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        // Sorted here, not by the database: PostgreSQL's collation would order differently from SQLite's.
+        var names = (await connection.QueryAsync<string>(new CommandDefinition("SELECT name FROM classes", cancellationToken: cancellationToken))).ToList();
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+
     private async Task<Dictionary<string, long>> EnsureClassesAsync(
         DbConnection connection, DbTransaction transaction, IReadOnlyList<string> normalisedNames, CancellationToken cancellationToken)
     {

@@ -55,6 +55,19 @@ public class HostileInputTests
         Refuse(Encoding.UTF8.GetBytes("<!DOCTYPE html><html><body>403 Forbidden</body></html>"), DecodeFailureReason.NotAnImage);
     }
 
+    [Theory]
+    [InlineData("hello\n")]
+    [InlineData("a shopping list: eggs, milk\n")]
+    [InlineData("This text file was renamed to .jpg by mistake; it holds no pixels at all, only these words and a new line.\n")]
+    public void Decode_TextFileNamedJpg_IsNotAnImage(string text)
+    {
+        // A first user's mistake: no image signature at the start, so it is not a cut image, whatever its length.
+        var result = Refuse(Encoding.UTF8.GetBytes(text), DecodeFailureReason.NotAnImage);
+
+        Assert.Equal("not-an-image", result.Failure!.Value.ToCode());
+        Assert.Equal(DecodeFailureReason.NotAnImage, ImageDecoder.ReadHeader(Encoding.UTF8.GetBytes(text)).Failure!.Failure);
+    }
+
     [Fact]
     public void Decode_FirstHalfOfRealJpeg_IsTruncated()
     {

@@ -168,11 +168,46 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Thumbnail_IsASmallJpegOfTheImage_CachedOnDiskByContentHash_WithAnETag()
+    {
+        var images = (await GetJsonAsync("/api/images")).GetProperty("images").EnumerateArray().ToList();
+        var astronaut = images.Single(i => i.GetProperty("blobPath").GetString()!.EndsWith("astronaut.png", StringComparison.Ordinal));
+        var id = astronaut.GetProperty("id").GetInt64();
+        var original = await File.ReadAllBytesAsync(RepoPaths.SharedData("images", "astronaut.png"), Ct);
+
+        using var thumbnail = await _http.GetAsync($"/api/images/{id}/thumbnail?size=128", Ct);
+        var bytes = await thumbnail.Content.ReadAsByteArrayAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.OK, thumbnail.StatusCode);
+        Assert.Equal("image/jpeg", thumbnail.Content.Headers.ContentType!.MediaType);
+        Assert.True(bytes.Length < original.Length / 10, $"a 128 px thumbnail of {original.Length} bytes is {bytes.Length} bytes");
+        var decoded = Labeling.Imaging.ImageDecoder.Decode(bytes, new Labeling.Imaging.ImageDecodeOptions());
+        Assert.True(decoded.Success, decoded.Message);
+        Assert.Equal(("jpeg", 128, 128), (decoded.Image.Format, decoded.Image.Width, decoded.Image.Height)); // astronaut.png is 512 × 512
+        var etag = thumbnail.Headers.ETag;
+        Assert.NotNull(etag);
+        Assert.Contains("max-age", thumbnail.Headers.CacheControl!.ToString(), StringComparison.Ordinal);
+        var hash = astronaut.GetProperty("contentHash").GetString()!;
+        var cached = Directory.GetFiles(Path.Combine(_workspace.Folder, "data", "thumbnails"), "*", SearchOption.AllDirectories);
+        Assert.Contains(cached, f => Path.GetFileName(f).Contains(hash, StringComparison.Ordinal) && Path.GetFileName(f).Contains("128", StringComparison.Ordinal));
+
+        using var again = new HttpRequestMessage(HttpMethod.Get, $"/api/images/{id}/thumbnail?size=128");
+        again.Headers.IfNoneMatch.Add(etag);
+        using var notModified = await _http.SendAsync(again, Ct);
+        Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+        using var defaultSize = await _http.GetAsync($"/api/images/{id}/thumbnail", Ct);
+        var defaultDecoded = Labeling.Imaging.ImageDecoder.Decode(await defaultSize.Content.ReadAsByteArrayAsync(Ct), new Labeling.Imaging.ImageDecodeOptions());
+        Assert.Equal(256, defaultDecoded.Image!.Width);
+        Assert.Equal(HttpStatusCode.BadRequest, (await _http.GetAsync($"/api/images/{id}/thumbnail?size=100000", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync("/api/images/999999/thumbnail", Ct)).StatusCode);
+    }
+
+    [Fact]
     public async Task OpenApiDocument_DescribesTheApi()
     {
         var document = await GetJsonAsync("/openapi/v1.json");
         var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
-        foreach (var path in new[] { "/api/progress", "/api/datasets", "/api/models", "/api/boxes", "/api/images", "/api/images/{id}", "/api/images/{id}/content", "/api/review" })
+        foreach (var path in new[] { "/api/progress", "/api/datasets", "/api/models", "/api/boxes", "/api/images", "/api/images/{id}", "/api/images/{id}/content", "/api/images/{id}/thumbnail", "/api/review" })
         {
             Assert.Contains(path, paths);
         }

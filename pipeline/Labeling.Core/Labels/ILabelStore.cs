@@ -12,6 +12,9 @@ public partial interface ILabelStore
     /// <summary>Returns normalised name → class id for <paramref name="names"/> (raw tag names), creating missing classes.</summary>
     Task<IReadOnlyDictionary<string, long>> EnsureClassesAsync(IEnumerable<string> names, CancellationToken cancellationToken);
 
+    /// <summary>Every class name (normalised), in ordinal order: what <c>--class</c> filters can name.</summary>
+    Task<IReadOnlyList<string>> ListClassNamesAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// Registers images idempotently: a known blob path returns its image
     /// (<see cref="RegistrationOutcome.AlreadyRegistered"/>); a new path whose content hash the

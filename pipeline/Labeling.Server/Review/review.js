@@ -184,10 +184,21 @@
 
   // ---- boxes over an image -------------------------------------------------------------------
 
-  /** Fills a stage (a box the image's shape) with the image and its boxes, positioned in percent. */
-  function renderStage(stage, image, boxes, { alt, lazy }) {
+  /** Tiles show a cached thumbnail this many pixels on the long side (twice the tile, for sharp high-DPI screens). */
+  const THUMBNAIL_SIZE = 512;
+
+  /**
+   * Fills a stage (a box the image's shape) with the image and its boxes, positioned in percent.
+   * A thumbnail is used only when the image's size is stored: the boxes are in original pixels and a
+   * thumbnail's natural size would not place them.
+   */
+  function renderStage(stage, image, boxes, { alt, lazy, thumbnail }) {
     stage.replaceChildren();
-    const img = el('img', { src: `/api/images/${encodeURIComponent(image.id)}/content`, alt, loading: lazy ? 'lazy' : null, decoding: 'async', draggable: 'false' });
+    const id = encodeURIComponent(image.id);
+    const src = thumbnail && image.width > 0 && image.height > 0
+      ? `/api/images/${id}/thumbnail?size=${THUMBNAIL_SIZE}`
+      : `/api/images/${id}/content`;
+    const img = el('img', { src, alt, loading: lazy ? 'lazy' : null, decoding: 'async', draggable: 'false' });
     stage.append(img);
     const layer = el('span', { className: 'boxes' });
     stage.append(layer);
@@ -250,7 +261,7 @@
       className: 'thumb',
       'aria-label': `Open ${name}: ${plural(boxes.length, 'box', 'boxes')}${text ? ' (' + text + ')' : ''}`,
     }, stage);
-    renderStage(stage, image, boxes, { alt: `${name}, ${dataset}${text ? ': ' + text : ''}`, lazy: index > 8 });
+    renderStage(stage, image, boxes, { alt: `${name}, ${dataset}${text ? ': ' + text : ''}`, lazy: index > 8, thumbnail: true });
     thumb.addEventListener('click', () => openViewer(index));
 
     const chips = el('span', { className: 'chips' });

@@ -81,6 +81,19 @@ public abstract partial class LabelStoreContract
     }
 
     [Fact]
+    public async Task ListClassNames_ReturnsEveryNormalisedName_InOrdinalOrder()
+    {
+        var store = await CreateStoreAsync();
+        Assert.Empty(await store.ListClassNamesAsync(Ct));
+        var (_, images, _) = await SeedAsync(store);
+
+        await store.EnsureClassesAsync(["Red_Fox", "zebra"], Ct);
+        await store.AddTagsAsync([new(images[0], "CAT"), new(images[1], "red fox")], Ct);
+
+        Assert.Equal(["cat", "red fox", "zebra"], await store.ListClassNamesAsync(Ct));
+    }
+
+    [Fact]
     public async Task WriteLabels_TwiceForTheSameImageAndModel_ReplacesInsteadOfAppending()
     {
         var store = await CreateStoreAsync();

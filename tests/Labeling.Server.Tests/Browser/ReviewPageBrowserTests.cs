@@ -12,6 +12,36 @@ namespace Labeling.Server.Tests.Browser;
 public sealed partial class ReviewPageBrowserTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
 {
     [Fact]
+    public async Task ReviewPage_TilesLoadSmallThumbnails_TheViewerTheFullImage()
+    {
+        await using var workspace = new Workspace();
+        await workspace.AddModelAsync();
+        await workspace.IngestAndLabelAsync("pets");
+        var (_, baseAddress) = await workspace.StartHostAsync();
+        using var http = new HttpClient { BaseAddress = baseAddress };
+        var original = await File.ReadAllBytesAsync(RepoPaths.SharedData("images", "coffee.png"), Workspace.Ct);
+
+        await using var session = await browser.NewPageAsync(baseAddress);
+        var page = session.Page;
+        await page.GotoAsync("/review");
+        var card = page.Locator("[data-testid='review-card']").Filter(new() { HasText = "coffee.png" });
+        var img = card.Locator("img");
+        await Expect(img).ToHaveJSPropertyAsync("complete", true);
+
+        var src = (await img.GetAttributeAsync("src"))!;
+        Assert.Matches(@"^/api/images/\d+/thumbnail\?size=\d+$", src);
+        Assert.True(await img.EvaluateAsync<double>("i => i.naturalWidth") is > 0 and <= 512, "the tile's thumbnail did not decode, or is not small");
+        var served = await http.GetByteArrayAsync(src, Workspace.Ct);
+        Assert.True(served.Length * 4 < original.Length, $"the tile loaded {served.Length} bytes of a {original.Length}-byte image");
+
+        await card.Locator(".thumb").ClickAsync();
+        var full = page.GetByTestId("review-modal").Locator(".viewer-stage img");
+        await Expect(full).ToHaveAttributeAsync("src", new Regex(@"^/api/images/\d+/content$"));
+        await Expect(full).ToHaveJSPropertyAsync("complete", true);
+        Assert.True(await full.EvaluateAsync<double>("i => i.naturalWidth") > 512, "the viewer shows the original, full size");
+    }
+
+    [Fact]
     public async Task ReviewPage_ShowsTheBoxesOfALabelledImage()
     {
         await using var workspace = new Workspace();

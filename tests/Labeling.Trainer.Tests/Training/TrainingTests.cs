@@ -46,6 +46,12 @@ public sealed class TrainingTests : IDisposable
         var early = losses.Take(10).Average();
         var late = losses.TakeLast(10).Average();
         Assert.True(late < early * 0.8, $"loss did not fall: first ten {early:F3}, last ten {late:F3}");
+        var loss = result.Training.Loss;
+        Assert.Equal(losses[0], loss.FirstBatchLoss);
+        Assert.Equal(4, loss.FirstBatchBoxImages + loss.FirstBatchTagOnlyImages);
+        Assert.True(loss.SmoothedLast < loss.SmoothedFirst, loss.Describe());
+        Assert.Equal(60, loss.SmoothedLastStep);
+        Assert.Contains("first batch", loss.Describe(), StringComparison.Ordinal);
 
         using var detector = OnnxDetector.Load(result.OnnxPath, new DetectorOptions());
         Assert.Equal(DetectorContract.RegionEmbedding, detector.Info.Contract);

@@ -29,8 +29,8 @@ internal sealed record TrainingImage(float[] Pixels, IReadOnlyList<float[]> Boxe
     }
 }
 
-/// <summary>The outcome of a run.</summary>
-public sealed record TrainingResult(int Steps, int SkippedSteps, float FirstLoss, float LastLoss, double SecondsPerStep);
+/// <summary>The outcome of a run: <paramref name="FirstLoss"/> and <paramref name="LastLoss"/> are raw single-batch values; <paramref name="Loss"/> is what to show people.</summary>
+public sealed record TrainingResult(int Steps, int SkippedSteps, float FirstLoss, float LastLoss, double SecondsPerStep, LossSummary Loss);
 
 /// <summary>
 /// The training loop: AdamW, linear warm-up then cosine decay, gradient clipping, a dispose scope
@@ -86,6 +86,7 @@ public sealed partial class DetectorTrainer
         var skipped = 0;
         float? first = null;
         var last = float.NaN;
+        var smoother = new LossSmoother();
         var clock = Stopwatch.StartNew();
         var windowStart = clock.Elapsed;
         var windowSteps = 0;
@@ -109,7 +110,8 @@ public sealed partial class DetectorTrainer
 
             using (var scope = torch.NewDisposeScope())
             {
-                var parts = Losses(batchStream.Current.Select(sample => TrainingImage.From(sample, classIndex)).ToList(), text, similarity);
+                var batch = batchStream.Current.Select(sample => TrainingImage.From(sample, classIndex)).ToList();
+                var parts = Losses(batch, text, similarity);
                 var total = parts.Values.Aggregate((a, b) => a + b);
                 var loss = total.item<float>();
                 optimizer.ZeroGrad();
@@ -134,6 +136,8 @@ public sealed partial class DetectorTrainer
                         optimizer.Step();
                         first ??= loss;
                         last = loss;
+                        var boxImages = batch.Count(b => b.HasBoxes);
+                        smoother.Add(step + 1, loss, boxImages, batch.Count - boxImages);
                     }
                 }
 
@@ -159,7 +163,7 @@ public sealed partial class DetectorTrainer
 
         _model.eval();
         var trained = step - start;
-        return new TrainingResult(step, skipped, first ?? float.NaN, last, trained > 0 ? clock.Elapsed.TotalSeconds / trained : 0);
+        return new TrainingResult(step, skipped, first ?? float.NaN, last, trained > 0 ? clock.Elapsed.TotalSeconds / trained : 0, smoother.Summary());
     }
 
     /// <summary>Linear warm-up to the peak, then cosine decay to zero at the last step.</summary>

@@ -84,7 +84,7 @@ public static partial class TrainingRun
         // The shape beside the weights: a later warm start (the retrain job) rebuilds the same network from it.
         await File.WriteAllTextAsync(ConfigPath(request.OutputPath), System.Text.Json.JsonSerializer.Serialize(config), cancellationToken);
         clock.Stop();
-        LogFinished(logger, result.Steps, result.FirstLoss, result.LastLoss, result.SkippedSteps, request.OutputPath);
+        LogFinished(logger, result.Steps, result.Loss.Describe(), result.SkippedSteps, request.OutputPath);
         return new TrainingRunResult(result, counts, vocabulary.Names, request.OutputPath, weightsPath, clock.Elapsed);
     }
 
@@ -111,6 +111,6 @@ public static partial class TrainingRun
     [LoggerMessage(Level = LogLevel.Information, Message = "Training on {BoxImages} box image(s), {TagImages} tag-only image(s), {Boxes} box(es), {Classes} class(es).")]
     private static partial void LogStarting(ILogger logger, long boxImages, long tagImages, long boxes, int classes);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Trained {Steps} steps (loss {First:F4} → {Last:F4}, {Skipped} skipped); exported {Path}.")]
-    private static partial void LogFinished(ILogger logger, int steps, float first, float last, int skipped, string path);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Trained {Steps} steps ({Loss}; {Skipped} skipped); exported {Path}.")]
+    private static partial void LogFinished(ILogger logger, int steps, string loss, int skipped, string path);
 }
