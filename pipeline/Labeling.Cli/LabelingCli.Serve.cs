@@ -70,6 +70,13 @@ public static partial class LabelingCli
             {
                 var settings = CliSettings.Load(parse.GetValue(context.ConfigOption));
                 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Environment.CurrentDirectory });
+                // ASP.NET Core logs two lines per request at Information: the dashboard and the review page poll every few
+                // seconds, which would bury the lines that say what changed. A default below every other source, so
+                // Logging:LogLevel:Microsoft.AspNetCore in labeling.json or the environment still wins.
+                builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+                {
+                    InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning" },
+                });
                 builder.Configuration.AddConfiguration(settings.Configuration);
                 builder.WebHost.UseUrls(parse.GetValue(urlsOption)!);
                 // A start that fails (a port in use) is reported below in one line; the host would

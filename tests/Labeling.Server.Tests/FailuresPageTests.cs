@@ -90,12 +90,21 @@ public sealed class FailuresPageTests(PostgresFixture postgres, AzuriteFixture a
         Assert.Equal(["truncated", "IOException"], report.GetProperty("groups").EnumerateArray().Select(g => g.GetProperty("reason").GetString()).Order(StringComparer.Ordinal).Reverse());
         html = await http.GetStringAsync("/hangfire/failures", Ct);
         Assert.Contains($"data-ajax=\"/hangfire/failures/replay?queue={queue.Name}\"", html, StringComparison.Ordinal);
+        // A dead letter is work that waits for someone: /readyz says so (still 200), and so do the progress and its tile.
+        using (var ready = await http.GetAsync("/readyz", Ct))
+        {
+            Assert.Equal((HttpStatusCode.OK, "Degraded"), (ready.StatusCode, await ready.Content.ReadAsStringAsync(Ct)));
+        }
+
+        Assert.Equal(1, (await http.GetFromJsonAsync<JsonElement>("/api/progress", Ct)).GetProperty("deadLettered").GetInt64());
 
         Assert.Equal(HttpStatusCode.NoContent, await DashboardCommand.PostAsync(http, $"/hangfire/failures/replay?queue={queue.Name}", page: "/hangfire/failures"));
         var replayed = await WaitForResultAsync(app, nameof(FailureJobs.ReplayAsync));
         Assert.Equal($"local caller (127.0.0.1) replayed the dead letters of {queue.Name}: 1 message(s) sent back, 1 image(s) back to queued.", replayed);
         await WaitForAsync(async () => (await store.GetImagesAsync([ids[3]], Ct))[0].Status == ImageStatus.Labelled, "the replayed image to be labelled");
         Assert.Equal(0, await app.Services.GetRequiredService<IWorkQueueFactory>().GetQueue(queue.PoisonQueueName).GetApproximateCountAsync(Ct));
+        using var readyAgain = await http.GetAsync("/readyz", Ct);
+        Assert.Equal("Healthy", await readyAgain.Content.ReadAsStringAsync(Ct));
     }
 
     private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;

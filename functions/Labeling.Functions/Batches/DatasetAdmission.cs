@@ -183,10 +183,11 @@ public sealed partial class DatasetAdmission
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Batch {Batch} deferred: dataset '{Dataset}' is {Why}; looking again in {Delay}.")]
+        // Debug: one per message and recheck while a dataset is paused; the pause itself is the state change that is logged.
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Batch {Batch} deferred: dataset '{Dataset}' is {Why}; looking again in {Delay}.")]
         public static partial void Deferred(ILogger logger, Guid batch, string dataset, string why, TimeSpan delay);
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "Batch {Batch} dropped: {Reason}.")]
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Batch {Batch} dropped: {Reason}.")]
         public static partial void Dropped(ILogger logger, Guid batch, string reason);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the lease of batch {Batch} failed; trying again.")]

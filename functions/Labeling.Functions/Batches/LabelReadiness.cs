@@ -192,7 +192,7 @@ public sealed partial class LabelReadiness
         }
         else
         {
-            Log.Resumed(_logger, version, now - previous.Since);
+            Log.Resumed(_logger, version, (now - previous.Since).ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 
@@ -233,6 +233,6 @@ public sealed partial class LabelReadiness
         public static partial void Ready(ILogger logger, string version);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Labelling resumes with model {Version} after waiting {Waited}.")]
-        public static partial void Resumed(ILogger logger, string version, TimeSpan waited);
+        public static partial void Resumed(ILogger logger, string version, string waited);
     }
 }

@@ -1,5 +1,6 @@
 using Labeling.Functions.Ingest;
 using Labeling.Labels;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Labeling.Functions.Control;
@@ -18,14 +19,15 @@ public sealed record DatasetControlResult(DatasetControlRecord Dataset, string S
 /// new priority's queue (unless it is paused). Cap: at most N of its batches run at once, or no cap. Every action returns
 /// null for a dataset that does not exist.
 /// </summary>
-public sealed class DatasetControl
+public sealed partial class DatasetControl
 {
     private readonly ILabelStore _store;
     private readonly InboxScanner _scanner;
     private readonly DatasetControlOptions _options;
+    private readonly ILogger _logger;
 
     /// <summary>Creates the control; the options are validated.</summary>
-    public DatasetControl(ILabelStore store, InboxScanner scanner, IOptions<DatasetControlOptions> options)
+    public DatasetControl(ILabelStore store, InboxScanner scanner, IOptions<DatasetControlOptions> options, ILogger<DatasetControl>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(scanner);
@@ -34,6 +36,7 @@ public sealed class DatasetControl
         _store = store;
         _scanner = scanner;
         _options = options.Value;
+        _logger = logger ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     }
 
     /// <summary>The window rates are measured over.</summary>
@@ -53,9 +56,9 @@ public sealed class DatasetControl
         }
 
         var after = await _store.SetDatasetStateAsync(dataset, DatasetState.Paused, cancellationToken);
-        return after is null ? null : new(after, before.State == DatasetState.Paused
+        return after is null ? null : Logged(new DatasetControlResult(after, before.State == DatasetState.Paused
             ? $"{dataset} was paused already: nothing changed."
-            : $"{dataset} paused: batches in flight finish, its queued batches wait until it is resumed.");
+            : $"{dataset} paused: batches in flight finish, its queued batches wait until it is resumed."));
     }
 
     /// <summary>Makes the dataset active and queues its pending images (idempotent: a second resume queues what is pending then).</summary>
@@ -68,15 +71,15 @@ public sealed class DatasetControl
         }
 
         var batches = await _scanner.EnqueuePendingAsync(dataset, cancellationToken);
-        return new(after, $"{dataset} resumed: {batches} batch(es) of its pending images queued ({after.Priority.ToText()} priority).");
+        return Logged(new DatasetControlResult(after, $"{dataset} resumed: {batches} batch(es) of its pending images queued ({after.Priority.ToText()} priority)."));
     }
 
     /// <summary>Withdraws the dataset's queued work (its queued images go back to pending, never failed) and pauses it.</summary>
     public async Task<DatasetControlResult?> CancelAsync(string dataset, CancellationToken cancellationToken)
     {
         var withdrawal = await _store.WithdrawQueuedAsync(dataset, DatasetState.Paused, null, cancellationToken);
-        return withdrawal is null ? null : new(withdrawal.Dataset,
-            $"{dataset} cancelled: {withdrawal.ImagesReturned} queued image(s) back to pending, its queued batches are dropped by the workers; it stays paused until resumed.");
+        return withdrawal is null ? null : Logged(new DatasetControlResult(withdrawal.Dataset,
+            $"{dataset} cancelled: {withdrawal.ImagesReturned} queued image(s) back to pending, its queued batches are dropped by the workers; it stays paused until resumed."));
     }
 
     /// <summary>Sets the dataset's priority; its queued work moves to the new priority's queue (withdrawn and queued again). The same priority changes nothing.</summary>
@@ -90,7 +93,7 @@ public sealed class DatasetControl
 
         if (before.Priority == priority)
         {
-            return new(before, $"{dataset} has {priority.ToText()} priority already: nothing changed.");
+            return Logged(new DatasetControlResult(before, $"{dataset} has {priority.ToText()} priority already: nothing changed."));
         }
 
         var withdrawal = await _store.WithdrawQueuedAsync(dataset, null, priority, cancellationToken);
@@ -101,12 +104,12 @@ public sealed class DatasetControl
 
         if (withdrawal.Dataset.State == DatasetState.Paused)
         {
-            return new(withdrawal.Dataset,
-                $"{dataset} now has {priority.ToText()} priority; it is paused: its {withdrawal.ImagesReturned} queued image(s) are pending until it is resumed.");
+            return Logged(new DatasetControlResult(withdrawal.Dataset,
+                $"{dataset} now has {priority.ToText()} priority; it is paused: its {withdrawal.ImagesReturned} queued image(s) are pending until it is resumed."));
         }
 
         var batches = await _scanner.EnqueuePendingAsync(dataset, cancellationToken);
-        return new(withdrawal.Dataset, $"{dataset} now has {priority.ToText()} priority: {batches} batch(es) queued on its queue ({withdrawal.ImagesReturned} image(s) moved).");
+        return Logged(new DatasetControlResult(withdrawal.Dataset, $"{dataset} now has {priority.ToText()} priority: {batches} batch(es) queued on its queue ({withdrawal.ImagesReturned} image(s) moved)."));
     }
 
     /// <summary>Sets (a positive number) or clears (null) the cap on the dataset's concurrent batches.</summary>
@@ -119,8 +122,18 @@ public sealed class DatasetControl
         }
 
         var after = await _store.SetDatasetBatchCapAsync(dataset, maxConcurrentBatches, cancellationToken);
-        return after is null ? null : new(after, maxConcurrentBatches is { } cap
+        return after is null ? null : Logged(new DatasetControlResult(after, maxConcurrentBatches is { } cap
             ? $"{dataset}: at most {cap} batch(es) at once."
-            : $"{dataset}: no cap on concurrent batches.");
+            : $"{dataset}: no cap on concurrent batches."));
     }
+
+    // One line per change of a dataset's control state, whoever asked (dashboard job, API, CLI).
+    private DatasetControlResult Logged(DatasetControlResult result)
+    {
+        LogChanged(_logger, result.Summary);
+        return result;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dataset control: {Summary}")]
+    private static partial void LogChanged(ILogger logger, string summary);
 }
