@@ -14,7 +14,7 @@ namespace Labeling.Server;
 /// running batches, rate and ETA, and buttons that post the commands of <see cref="DatasetCommands"/> (each queues a
 /// <see cref="DatasetControlJobs"/> job). Every value from the store is HTML-encoded (<see cref="RazorPage.Write"/>).
 /// </summary>
-internal sealed class DatasetsPage : RazorPage
+internal sealed class DatasetsPage : LabelingPage
 {
     public const string Path = "/datasets";
 
@@ -112,16 +112,10 @@ internal sealed class DatasetsPage : RazorPage
         WriteLiteral("</td>");
     }
 
-    private void Button(string dataset, string action, string text, string style, string confirm, string testId)
-    {
-        WriteLiteral($"<button type=\"button\" class=\"btn {style}\" data-testid=\"dataset-{testId}\" data-ajax=\"");
-        Write(Url.To($"{Path}/{action.Split('/')[0]}/{Uri.EscapeDataString(dataset)}{(action.Contains('/', StringComparison.Ordinal) ? "/" + action.Split('/')[1] : "")}"));
-        WriteLiteral("\" data-confirm=\"");
-        Write(confirm);
-        WriteLiteral("\" data-loading-text=\"…\">");
-        Write(text);
-        WriteLiteral("</button> ");
-    }
+    private void Button(string dataset, string action, string text, string style, string confirm, string testId) =>
+        CommandButton(
+            Url.To($"{Path}/{action.Split('/')[0]}/{Uri.EscapeDataString(dataset)}{(action.Contains('/', StringComparison.Ordinal) ? "/" + action.Split('/')[1] : "")}"),
+            text, $"btn {style}", confirm, $"dataset-{testId}");
 }
 
 /// <summary>
@@ -142,10 +136,10 @@ internal static class DatasetCommands
 
     public static void Register(RouteCollection routes)
     {
-        routes.Add($"{DatasetsPage.Path}/{Pause}/{NamePattern}", new Dispatcher(Always((jobs, name) => jobs.Enqueue<DatasetControlJobs>(j => j.PauseAsync(name, CancellationToken.None)))));
-        routes.Add($"{DatasetsPage.Path}/{Resume}/{NamePattern}", new Dispatcher(Always((jobs, name) => jobs.Enqueue<DatasetControlJobs>(j => j.ResumeAsync(name, CancellationToken.None)))));
-        routes.Add($"{DatasetsPage.Path}/{Cancel}/{NamePattern}", new Dispatcher(Always((jobs, name) => jobs.Enqueue<DatasetControlJobs>(j => j.CancelAsync(name, CancellationToken.None)))));
-        routes.Add($"{DatasetsPage.Path}/{Priority}/{NamePattern}/(?<value>[a-z]+)", new Dispatcher((jobs, name, value) =>
+        routes.Add($"{DatasetsPage.Path}/{Pause}/{NamePattern}", Command(Always((jobs, name) => jobs.Enqueue<DatasetControlJobs>(j => j.PauseAsync(name, CancellationToken.None)))));
+        routes.Add($"{DatasetsPage.Path}/{Resume}/{NamePattern}", Command(Always((jobs, name) => jobs.Enqueue<DatasetControlJobs>(j => j.ResumeAsync(name, CancellationToken.None)))));
+        routes.Add($"{DatasetsPage.Path}/{Cancel}/{NamePattern}", Command(Always((jobs, name) => jobs.Enqueue<DatasetControlJobs>(j => j.CancelAsync(name, CancellationToken.None)))));
+        routes.Add($"{DatasetsPage.Path}/{Priority}/{NamePattern}/(?<value>[a-z]+)", Command((jobs, name, value) =>
         {
             if (!DatasetControlText.TryParsePriority(value, out var priority))
             {
@@ -155,7 +149,7 @@ internal static class DatasetCommands
             jobs.Enqueue<DatasetControlJobs>(j => j.SetPriorityAsync(name, priority, CancellationToken.None));
             return true;
         }));
-        routes.Add($"{DatasetsPage.Path}/{Limit}/{NamePattern}/(?<value>[a-z0-9]+)", new Dispatcher((jobs, name, value) =>
+        routes.Add($"{DatasetsPage.Path}/{Limit}/{NamePattern}/(?<value>[a-z0-9]+)", Command((jobs, name, value) =>
         {
             if (!DatasetControlText.TryParseBatchCap(value, out var cap))
             {
@@ -173,33 +167,13 @@ internal static class DatasetCommands
         return true;
     };
 
-    private sealed class Dispatcher(Func<IBackgroundJobClient, string, string, bool> enqueue) : IDashboardDispatcher
-    {
-        public async Task Dispatch(DashboardContext context)
+    // Every command names an existing dataset (422 otherwise) and may refuse its value.
+    private static DashboardCommandDispatcher Command(Func<IBackgroundJobClient, string, string, bool> enqueue) =>
+        new(async (context, http) =>
         {
-            if (context.IsReadOnly)
-            {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                return;
-            }
-
-            if (!HttpMethods.IsPost(context.Request.Method))
-            {
-                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-                return;
-            }
-
-            var http = context.GetHttpContext();
             var name = Uri.UnescapeDataString(context.UriMatch.Groups["name"].Value);
             var value = context.UriMatch.Groups["value"].Value;
-            if (await http.RequestServices.GetRequiredService<ILabelStore>().GetDatasetControlAsync(name, http.RequestAborted) is null
-                || !enqueue(context.GetBackgroundJobClient(), name, value))
-            {
-                context.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
-                return;
-            }
-
-            context.Response.StatusCode = StatusCodes.Status204NoContent;
-        }
-    }
+            return await http.RequestServices.GetRequiredService<ILabelStore>().GetDatasetControlAsync(name, http.RequestAborted) is not null
+                && enqueue(context.GetBackgroundJobClient(), name, value);
+        });
 }

@@ -14,7 +14,7 @@ namespace Labeling.Server;
 /// under the next prefix, so a run that failed (or a store that is not fresh) gets a new, separate run. Values are
 /// HTML-encoded.
 /// </summary>
-internal sealed class DemoPage : RazorPage
+internal sealed class DemoPage : LabelingPage
 {
     public const string Path = "/demo";
 
@@ -119,14 +119,12 @@ internal sealed class DemoPage : RazorPage
         }
 
         var next = inventory.NextPrefix;
-        WriteLiteral("""<button type="button" class="btn btn-primary" data-testid="demo-run-again" data-ajax=""");
-        WriteLiteral("\"");
-        Write(Url.To($"{Path}/{DemoCommands.RunAgain}/{next}"));
-        WriteLiteral("\" data-confirm=\"");
-        Write($"Run the bootstrap demo again as {next}? It trains for several minutes and keeps the earlier runs.");
-        WriteLiteral("\" data-loading-text=\"…\">");
-        Write(inventory.Runs.Count == 0 ? "Run the demo" : $"Run the demo again (as {next})");
-        WriteLiteral("</button>");
+        CommandButton(
+            Url.To($"{Path}/{DemoCommands.RunAgain}/{next}"),
+            inventory.Runs.Count == 0 ? "Run the demo" : $"Run the demo again (as {next})",
+            "btn btn-primary",
+            $"Run the bootstrap demo again as {next}? It trains for several minutes and keeps the earlier runs.",
+            "demo-run-again");
     }
 }
 
@@ -140,37 +138,18 @@ internal static class DemoCommands
     public const string RunAgain = "run";
 
     public static void Register(RouteCollection routes) =>
-        routes.Add($"{DemoPage.Path}/{RunAgain}/(?<prefix>demo(?:-[0-9]{{1,6}})?)", new Dispatcher());
-
-    private sealed class Dispatcher : IDashboardDispatcher
-    {
-        public async Task Dispatch(DashboardContext context)
+        routes.Add($"{DemoPage.Path}/{RunAgain}/(?<prefix>demo(?:-[0-9]{{1,6}})?)", new DashboardCommandDispatcher(async (context, http) =>
         {
-            if (context.IsReadOnly)
-            {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                return;
-            }
-
-            if (!HttpMethods.IsPost(context.Request.Method))
-            {
-                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-                return;
-            }
-
-            var http = context.GetHttpContext();
             var prefix = context.UriMatch.Groups["prefix"].Value;
             var inventory = await DemoRuns.ReadAsync(http.RequestServices.GetRequiredService<ILabelStore>(), http.RequestAborted);
             var running = http.RequestServices.GetRequiredService<DemoStatus>().Current is { State: DemoState.Running }
                 || DemoRuns.AnyDemoJobQueuedOrRunning(http.RequestServices.GetRequiredService<JobStorage>());
             if (inventory.Foreign is not null || running || prefix != inventory.NextPrefix)
             {
-                context.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
-                return;
+                return false;
             }
 
             context.GetBackgroundJobClient().Enqueue<DemoJob>(DemoJob.QueueName, j => j.RunAgainAsync(prefix, CancellationToken.None));
-            context.Response.StatusCode = StatusCodes.Status204NoContent;
-        }
-    }
+            return true;
+        }));
 }

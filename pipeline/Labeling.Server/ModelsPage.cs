@@ -15,7 +15,7 @@ namespace Labeling.Server;
 /// gate's or a person's reason, its lineage, its gold-split scores and buttons that post the dashboard commands of
 /// <see cref="ModelCommands"/>. Every value from the registry is HTML-encoded (<see cref="RazorPage.Write"/>).
 /// </summary>
-internal sealed class ModelsPage : RazorPage
+internal sealed class ModelsPage : LabelingPage
 {
     public const string Path = "/models";
 
@@ -171,16 +171,8 @@ internal sealed class ModelsPage : RazorPage
         }
     }
 
-    private void Button(string version, string action, string text, string style, string confirm)
-    {
-        WriteLiteral($"<button type=\"button\" class=\"btn btn-sm {style}\" data-testid=\"model-{action}\" data-ajax=\"");
-        Write(Url.To($"{Path}/{action}/{Uri.EscapeDataString(version)}"));
-        WriteLiteral("\" data-confirm=\"");
-        Write(confirm);
-        WriteLiteral("\" data-loading-text=\"…\">");
-        Write(text);
-        WriteLiteral("</button> ");
-    }
+    private void Button(string version, string action, string text, string style, string confirm) =>
+        CommandButton(Url.To($"{Path}/{action}/{Uri.EscapeDataString(version)}"), text, $"btn btn-sm {style}", confirm, $"model-{action}");
 
     private static string StatusText(ModelStatus status) => status.ToString().ToLowerInvariant();
 
@@ -259,47 +251,26 @@ internal static class ModelCommands
 
     public static void Register(RouteCollection routes)
     {
-        routes.Add($"{ModelsPage.Path}/{Promote}/{VersionPattern}", new Dispatcher((context, model) =>
+        routes.Add($"{ModelsPage.Path}/{Promote}/{VersionPattern}", Command((context, model) =>
             context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.PromoteAsync(model.Version, CancellationToken.None))));
-        routes.Add($"{ModelsPage.Path}/{Reject}/{VersionPattern}", new Dispatcher((context, model) =>
+        routes.Add($"{ModelsPage.Path}/{Reject}/{VersionPattern}", Command((context, model) =>
             context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.RejectAsync(model.Version, CancellationToken.None))));
-        routes.Add($"{ModelsPage.Path}/{Rollback}/{VersionPattern}", new Dispatcher(
+        routes.Add($"{ModelsPage.Path}/{Rollback}/{VersionPattern}", Command(
             (context, _) => context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.RollbackAsync(CancellationToken.None)),
             model => model.Status == ModelStatus.Active));
     }
 
-    /// <summary>
-    /// Hangfire's own command dispatcher (<c>AddCommand</c>) runs a synchronous delegate; this one awaits the store.
-    /// Same contract otherwise: read-only dashboards get 401, anything but POST 405, a refusal 422, success 204.
-    /// The antiforgery check (when the host registers it) happens before any dispatcher runs.
-    /// </summary>
-    private sealed class Dispatcher(Action<DashboardContext, ModelRecord> enqueue, Func<ModelRecord, bool>? accepts = null) : IDashboardDispatcher
-    {
-        public async Task Dispatch(DashboardContext context)
+    private static DashboardCommandDispatcher Command(Action<DashboardContext, ModelRecord> enqueue, Func<ModelRecord, bool>? accepts = null) =>
+        new(async (context, http) =>
         {
-            if (context.IsReadOnly)
-            {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                return;
-            }
-
-            if (!HttpMethods.IsPost(context.Request.Method))
-            {
-                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-                return;
-            }
-
-            var http = context.GetHttpContext();
             var version = context.UriMatch.Groups["version"].Value;
             var model = await http.RequestServices.GetRequiredService<ILabelStore>().GetModelAsync(version, http.RequestAborted);
             if (model is null || accepts?.Invoke(model) == false)
             {
-                context.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
-                return;
+                return false;
             }
 
             enqueue(context, model);
-            context.Response.StatusCode = StatusCodes.Status204NoContent;
-        }
-    }
+            return true;
+        });
 }

@@ -16,7 +16,7 @@ namespace Labeling.Server;
 /// (dataset, reason), and the dead letters of each label queue with a Replay button. The buttons post the dashboard
 /// commands of <see cref="FailureCommands"/>. Every stored value is HTML-encoded (<see cref="RazorPage.Write"/>).
 /// </summary>
-internal sealed class FailuresPage : RazorPage
+internal sealed class FailuresPage : LabelingPage
 {
     public const string Path = "/failures";
     internal const int ExamplesPerGroup = 5;
@@ -156,16 +156,8 @@ internal sealed class FailuresPage : RazorPage
         WriteLiteral("</tbody></table>");
     }
 
-    private void Button(string path, string testId, string text, string style, string confirm)
-    {
-        WriteLiteral($"<button type=\"button\" class=\"btn btn-sm {style}\" data-testid=\"{testId}\" data-ajax=\"");
-        Write(Url.To(path));
-        WriteLiteral("\" data-confirm=\"");
-        Write(confirm);
-        WriteLiteral("\" data-loading-text=\"…\">");
-        Write(text);
-        WriteLiteral("</button>");
-    }
+    private void Button(string path, string testId, string text, string style, string confirm) =>
+        CommandButton(Url.To(path), text, $"btn btn-sm {style}", confirm, testId);
 }
 
 /// <summary>
@@ -201,7 +193,7 @@ internal static class FailureCommands
 
     public static void Register(RouteCollection routes)
     {
-        routes.Add(FailuresPage.Path + Retry, new Dispatcher(async (context, http, caller) =>
+        routes.Add(FailuresPage.Path + Retry, Command(async (context, http, caller) =>
         {
             var dataset = Blank(context.Request.GetQuery("dataset"));
             var reason = Blank(context.Request.GetQuery("reason"));
@@ -214,7 +206,7 @@ internal static class FailureCommands
             context.GetBackgroundJobClient().Enqueue<FailureJobs>(j => j.RetryAsync(dataset, reason, caller, CancellationToken.None));
             return true;
         }));
-        routes.Add(FailuresPage.Path + Replay, new Dispatcher((context, http, caller) =>
+        routes.Add(FailuresPage.Path + Replay, Command((context, http, caller) =>
         {
             var queue = Blank(context.Request.GetQuery("queue"));
             if (queue is not null && !http.RequestServices.GetRequiredService<FailureRecovery>().LabelQueues.Contains(queue, StringComparer.Ordinal))
@@ -253,24 +245,6 @@ internal static class FailureCommands
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    private sealed class Dispatcher(Func<DashboardContext, HttpContext, string, Task<bool>> run) : IDashboardDispatcher
-    {
-        public async Task Dispatch(DashboardContext context)
-        {
-            if (context.IsReadOnly)
-            {
-                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                return;
-            }
-
-            if (!HttpMethods.IsPost(context.Request.Method))
-            {
-                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-                return;
-            }
-
-            var http = context.GetHttpContext();
-            context.Response.StatusCode = await run(context, http, Caller(http)) ? StatusCodes.Status204NoContent : StatusCodes.Status422UnprocessableEntity;
-        }
-    }
+    private static DashboardCommandDispatcher Command(Func<DashboardContext, HttpContext, string, Task<bool>> run) =>
+        new((context, http) => run(context, http, Caller(http)));
 }
