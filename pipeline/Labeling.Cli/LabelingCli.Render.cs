@@ -64,7 +64,7 @@ public static partial class LabelingCli
             }
 
             var image = decoded.Image;
-            using var bitmap = ToBitmap(image);
+            using var bitmap = image.ToBitmap();
             using (var canvas = new SKCanvas(bitmap))
             {
                 DrawBoxes(canvas, image.Width, boxes);
@@ -93,23 +93,6 @@ public static partial class LabelingCli
             return 0;
         });
         return command;
-    }
-
-    private static SKBitmap ToBitmap(DecodedImage image)
-    {
-        var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var rgb = image.Pixels.Span;
-        var rgba = new byte[image.Width * image.Height * 4];
-        for (int i = 0, j = 0; i < rgb.Length; i += 3, j += 4)
-        {
-            rgba[j] = rgb[i];
-            rgba[j + 1] = rgb[i + 1];
-            rgba[j + 2] = rgb[i + 2];
-            rgba[j + 3] = 255;
-        }
-
-        System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
-        return bitmap;
     }
 
     // SkiaSharp's NoDependencies natives have no font manager, so the default typeface has no

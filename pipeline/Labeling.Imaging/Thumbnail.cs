@@ -23,28 +23,11 @@ public static class Thumbnail
         var scale = Math.Min(1.0, (double)longSide / Math.Max(image.OriginalWidth, image.OriginalHeight));
         var width = Math.Max(1, (int)Math.Round(image.OriginalWidth * scale));
         var height = Math.Max(1, (int)Math.Round(image.OriginalHeight * scale));
-        using var source = ToBitmap(image);
+        using var source = image.ToBitmap();
         using var resized = width == image.Width && height == image.Height
             ? source.Copy()
             : source.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque), new SKSamplingOptions(SKCubicResampler.Mitchell));
         using var encoded = resized.Encode(SKEncodedImageFormat.Jpeg, quality);
         return (encoded.ToArray(), null);
-    }
-
-    private static SKBitmap ToBitmap(DecodedImage image)
-    {
-        var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var rgb = image.Pixels.Span;
-        var rgba = new byte[image.Width * image.Height * 4];
-        for (int i = 0, j = 0; i < rgb.Length; i += 3, j += 4)
-        {
-            rgba[j] = rgb[i];
-            rgba[j + 1] = rgb[i + 1];
-            rgba[j + 2] = rgb[i + 2];
-            rgba[j + 3] = 255;
-        }
-
-        System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
-        return bitmap;
     }
 }
