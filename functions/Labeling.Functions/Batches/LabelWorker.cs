@@ -117,7 +117,14 @@ public sealed partial class LabelWorker
                     received = await ReceiveNextAsync(stoppingToken);
                     if (_metrics is not null)
                     {
-                        _metrics.QueueDepth(await _queue.GetApproximateCountAsync(stoppingToken));
+                        // Every priority level's queue: the depth /stats reports is what this worker takes from.
+                        var depth = 0;
+                        foreach (var queue in _receiveOrder)
+                        {
+                            depth += await queue.GetApproximateCountAsync(stoppingToken);
+                        }
+
+                        _metrics.QueueDepth(depth);
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

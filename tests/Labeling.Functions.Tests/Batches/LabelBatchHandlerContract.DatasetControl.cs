@@ -35,7 +35,7 @@ public abstract partial class LabelBatchHandlerContract
         return new ControlRig(seeded, queues, ingest, scanner, control, admission);
     }
 
-    private LabelWorker ControlWorker(ControlRig rig, int concurrency, IBlobStore? imageBlobs = null)
+    private LabelWorker ControlWorker(ControlRig rig, int concurrency, IBlobStore? imageBlobs = null, LabelWorkerMetrics? metrics = null)
     {
         var options = Options();
         var detector = ControlDetector(rig.Seeded.Backend, options);
@@ -48,7 +48,7 @@ public abstract partial class LabelBatchHandlerContract
         return new LabelWorker(
             byPriority[1], handler, readiness,
             Microsoft.Extensions.Options.Options.Create(workerOptions),
-            Microsoft.Extensions.Options.Options.Create(options), NullLogger<LabelWorker>.Instance, queuesByPriority: byPriority);
+            Microsoft.Extensions.Options.Options.Create(options), NullLogger<LabelWorker>.Instance, metrics: metrics, queuesByPriority: byPriority);
     }
 
     private ActiveDetectorProvider ControlDetector(LabelBatchBackend backend, LabelBatchOptions options)
@@ -124,6 +124,30 @@ public abstract partial class LabelBatchHandlerContract
         Assert.Equal(DatasetState.Active, resumed!.Dataset.State);
         Assert.Equal(0, (await store.GetProgressAsync("photos", Ct)).Single().Failed);
         Assert.Equal(0, await rig.Queues.GetQueue($"{rig.Ingest.LabelQueue}-poison").GetApproximateCountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Stats_QueueDepth_CountsEveryPriorityLevelsQueue()
+    {
+        var rig = await ControlRigAsync();
+        await rig.Control.SetPriorityAsync("photos", DatasetPriority.High, Ct);
+        await rig.Control.PauseAsync("photos", Ct);
+        await rig.Control.ResumeAsync("photos", Ct); // its 3 batches on label-high
+        await rig.Control.PauseAsync("photos", Ct);  // ... where the worker keeps putting them back
+        using var meters = new PlainMeterFactory();
+        using var metrics = new LabelWorkerMetrics(meters);
+        var sentBefore = rig.Queues.Sends;
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var run = ControlWorker(rig, concurrency: 1, metrics: metrics).RunAsync(stop.Token);
+        await PollAsync(() => Task.FromResult(rig.Queues.Sends >= sentBefore + 3), "the worker to take and put back the high queue's batches");
+        await stop.CancelAsync();
+        await run;
+
+        // Sampled after each receive, one batch at a time: the three messages of label-high (label itself is empty).
+        var depth = System.Text.Json.JsonSerializer.SerializeToElement(metrics.Snapshot()).GetProperty("queueDepth").GetInt64();
+        Assert.Equal(3, depth);
+        Assert.Equal(0, await rig.Queues.GetQueue(rig.Ingest.LabelQueue).GetApproximateCountAsync(Ct));
     }
 
     [Fact]
@@ -364,4 +388,19 @@ internal sealed class ConcurrencyCountingBlobStore(IBlobStore inner, Task gate, 
     public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
 
     public Task<BlobItem?> GetPropertiesAsync(string name, CancellationToken cancellationToken) => inner.GetPropertiesAsync(name, cancellationToken);
+}
+
+/// <summary>Meters without a DI container, for a worker's counters in a test.</summary>
+internal sealed class PlainMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+{
+    private readonly List<System.Diagnostics.Metrics.Meter> _meters = [];
+
+    public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+    {
+        var meter = new System.Diagnostics.Metrics.Meter(options);
+        _meters.Add(meter);
+        return meter;
+    }
+
+    public void Dispose() => _meters.ForEach(m => m.Dispose());
 }
