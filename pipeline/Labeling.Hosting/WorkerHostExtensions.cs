@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Labeling.Functions.Batches;
+using Labeling.Hosting.Access;
 using Labeling.Labels;
 using Labeling.Queues;
 using Labeling.Sql;
@@ -34,8 +35,8 @@ public static class WorkerHostExtensions
 
     /// <summary>
     /// What every host needs without running the label loop: the backends from configuration, the
-    /// handlers (inbox scanner, label batch handler), counters, migrations at start and the
-    /// readiness checks of the database and the label queue.
+    /// handlers (inbox scanner, label batch handler), counters, migrations at start, the
+    /// readiness checks of the database and the label queue, and the access gate (<c>Server:Access</c>).
     /// </summary>
     public static WebApplicationBuilder AddLabelingServices(this WebApplicationBuilder builder)
     {
@@ -45,6 +46,7 @@ public static class WorkerHostExtensions
         services.AddLabelingBackends(configuration);
         services.AddLabelingFunctions(configuration);
         services.AddMetrics();
+        services.AddLabelingAccess();
         services.AddHostedService<MigrateOnStart>();
         services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
@@ -54,12 +56,13 @@ public static class WorkerHostExtensions
     }
 
     /// <summary>
-    /// <c>/healthz</c> (liveness: the process answers), <c>/readyz</c> (the database and the queue
-    /// answer) and <c>/stats</c> (counters as JSON).
+    /// The access gate, then <c>/healthz</c> (liveness: the process answers), <c>/readyz</c> (the database and the
+    /// queue answer), both open, and <c>/stats</c> (counters as JSON), behind the gate like every page a host maps after it.
     /// </summary>
     public static WebApplication MapLabelingWorkerEndpoints(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseLabelingAccess();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapGet("/stats", (LabelWorkerMetrics metrics, IActiveDetector detectors) => Results.Json(metrics.Snapshot(detectors.State)));

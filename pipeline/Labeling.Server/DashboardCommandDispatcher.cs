@@ -31,7 +31,7 @@ internal sealed class DashboardCommandDispatcher(Func<DashboardContext, HttpCont
     }
 }
 
-/// <summary>A dashboard page of this host: Hangfire's layout plus the button that posts a <see cref="DashboardCommandDispatcher"/> command.</summary>
+/// <summary>A dashboard page of this host: Hangfire's layout plus the button that posts a <see cref="DashboardCommandDispatcher"/> command (none for a read-only dashboard).</summary>
 internal abstract class LabelingPage : RazorPage
 {
     /// <summary>
@@ -40,6 +40,11 @@ internal abstract class LabelingPage : RazorPage
     /// </summary>
     protected void CommandButton(string url, string text, string classes, string confirm, string testId)
     {
+        if (IsReadOnly)
+        {
+            return; // a caller below admin: the gate would refuse the command anyway
+        }
+
         WriteLiteral("<button type=\"button\" class=\"");
         Write(classes);
         WriteLiteral("\" data-testid=\"");

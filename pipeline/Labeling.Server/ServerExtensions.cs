@@ -6,6 +6,7 @@ using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Labeling.Bootstrap;
 using Labeling.Hosting;
+using Labeling.Hosting.Access;
 using Labeling.Schema;
 using Labeling.Trainer.Model;
 using Labeling.Sql;
@@ -35,10 +36,6 @@ public static class ServerExtensions
         var services = builder.Services;
         services.AddOptions<ServerOptions>()
             .Bind(configuration.GetSection(ServerOptions.Section))
-            .Validate(o => (o.Access.User is null) == (o.Access.Password is null), "Server:Access:User and Server:Access:Password go together.")
-            .Validate(o => o.Access.Password is null || o.Access.Password.Length >= 8, "Server:Access:Password needs at least 8 characters.")
-            .Validate(o => o.Access.Token is null || o.Access.Token.Length >= 16, "Server:Access:Token needs at least 16 characters.")
-            .Validate(o => o.Access.AllowLoopback || o.Access.User is not null || o.Access.Token is not null, "Server:Access:AllowLoopback false needs Server:Access:User and Password, or Token: nobody could sign in.")
             .Validate(o => o.JobWorkers is >= 1 and <= 64, "Server:JobWorkers must be 1–64.")
             .Validate(o => o.JobQueues is null || o.JobQueues.Length > 0, "Server:JobQueues needs at least one queue.")
             .ValidateOnStart();
@@ -66,7 +63,8 @@ public static class ServerExtensions
         services.TryAddScoped<DemoJob>();
         services.TryAddSingleton<DemoStatus>();
         services.TryAddSingleton<RetrainStatus>();
-        services.TryAddSingleton<AccessMiddleware>();
+        // Hangfire's dashboard polls its counters with a POST: a read, which the read-only role may send.
+        services.Configure<AccessPolicy>(p => p.ReadOnlyPosts.Add("/hangfire/stats"));
         services.AddOptions<ThumbnailOptions>().Bind(configuration.GetSection(ThumbnailOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ThumbnailOptions>, ThumbnailOptionsValidation>());
         services.TryAddSingleton<Thumbnails>();
@@ -112,14 +110,14 @@ public static class ServerExtensions
     public static WebApplication MapLabelingServer(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.UseMiddleware<AccessMiddleware>();
+        // The access gate first (it comes with the health probes and /stats), then every page.
+        app.MapLabelingWorkerEndpoints();
         app.Use((context, next) =>
         {
             // Stored bytes and JSON are never to be sniffed into something a browser would run.
             context.Response.Headers.XContentTypeOptions = "nosniff";
             return next(context);
         });
-        app.MapLabelingWorkerEndpoints();
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {
             DashboardTitle = "Labeling jobs",
@@ -127,6 +125,8 @@ public static class ServerExtensions
             // The access gate above already decided; Hangfire's default local-only filter would
             // also refuse proxied and authenticated remote users.
             Authorization = [new PassedAccessGate()],
+            // Below admin the dashboard hides its buttons; the gate refuses the commands themselves.
+            IsReadOnlyFunc = context => AccessCaller.Of(context.GetHttpContext()) is not { Role: AccessRole.Admin },
             StatsPollingInterval = 2000,
         }, app.Services.GetRequiredService<JobStorage>());
         app.MapOpenApi();

@@ -39,9 +39,6 @@ public sealed class ServerOptions
     /// <summary>Cron schedules (UTC) of the recurring jobs.</summary>
     public JobSchedules Jobs { get; set; } = new();
 
-    /// <summary>Who may use the dashboard, the API and the review page.</summary>
-    public AccessOptions Access { get; set; } = new();
-
     /// <summary>The bootstrap demo that a first start on an empty store queues as a Hangfire job.</summary>
     public DemoSettings Demo { get; set; } = new();
 }
@@ -126,26 +123,6 @@ public sealed class JobSchedules
 
     /// <summary>Send images labelled by an older model back to the workers: hourly.</summary>
     public string Relabel { get; set; } = "0 * * * *";
-}
-
-/// <summary>
-/// Requests from a loopback address always get in. Others need a configured user and password
-/// (HTTP Basic, which browsers prompt for) or a bearer token; with neither configured the host
-/// is local-only.
-/// </summary>
-public sealed class AccessOptions
-{
-    /// <summary>
-    /// Let loopback callers in without credentials (default). Turn off behind a reverse proxy on
-    /// the same machine, where every request arrives from loopback.
-    /// </summary>
-    public bool AllowLoopback { get; set; } = true;
-
-    public string? User { get; set; }
-
-    public string? Password { get; set; }
-
-    public string? Token { get; set; }
 }
 
 /// <summary>Where Hangfire keeps its jobs.</summary>

@@ -4,6 +4,8 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Labeling.Hosting.Access;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Labeling.Server.Tests;
@@ -26,7 +28,7 @@ public sealed class AccessTests
     }
 
     /// <summary>This machine's first non-loopback IPv4 address: listening and calling there makes a request that is not from loopback.</summary>
-    private static IPAddress LanAddress()
+    internal static IPAddress LanAddress()
     {
         var lan = NetworkInterface.GetAllNetworkInterfaces()
             .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
@@ -39,41 +41,62 @@ public sealed class AccessTests
 
     private static string Basic(string user, string password) => "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"));
 
+    /// <summary>The gate's answer to a GET of <c>/api/progress</c>: 200 when it lets the request through.</summary>
+    private static async Task<int> StatusAsync(HttpContext context, AccessOptions access)
+    {
+        using var gate = new AccessGate(Options.Create(access), Options.Create(new AccessPolicy()), NullLogger<AccessGate>.Instance);
+        context.Request.Method = "GET";
+        context.Request.Path = "/api/progress";
+        if (!context.Request.Host.HasValue)
+        {
+            context.Request.Host = new HostString("127.0.0.1", 5080);
+        }
+
+        var passed = false;
+        await gate.InvokeAsync(context, _ =>
+        {
+            passed = true;
+            return Task.CompletedTask;
+        });
+        return passed ? StatusCodes.Status200OK : context.Response.StatusCode;
+    }
+
     [Theory]
     [InlineData("127.0.0.1")]
     [InlineData("127.8.9.10")]
     [InlineData("::1")]
-    public void Loopback_IsLet_In(string remote) => Assert.True(AccessMiddleware.IsAllowed(Request(remote), new AccessOptions()));
+    [InlineData("::ffff:127.0.0.1")]
+    public async Task Loopback_IsLetIn(string remote) => Assert.Equal(200, await StatusAsync(Request(remote), new AccessOptions()));
 
     [Theory]
     [InlineData("192.0.2.7")]
     [InlineData("10.0.0.1")]
     [InlineData("::ffff:192.0.2.7")]
     [InlineData(null)] // an in-process server: not assumed local
-    public void Remote_WithNothingConfigured_IsRefused(string? remote) => Assert.False(AccessMiddleware.IsAllowed(Request(remote), new AccessOptions()));
+    public async Task Remote_WithNothingConfigured_IsRefused(string? remote) => Assert.Equal(403, await StatusAsync(Request(remote), new AccessOptions()));
 
     [Fact]
-    public void Remote_WithTheRightCredentials_IsLetIn_AndWithWrongOnes_Refused()
+    public async Task Remote_WithTheRightCredentials_IsLetIn_AndWithWrongOnes_Refused()
     {
-        var access = new AccessOptions { User = "ana", Password = "correct horse", Token = "0123456789abcdef0123" };
-        Assert.True(AccessMiddleware.IsAllowed(Request("192.0.2.7", Basic("ana", "correct horse")), access));
-        Assert.True(AccessMiddleware.IsAllowed(Request("192.0.2.7", "Bearer 0123456789abcdef0123"), access));
+        var access = new AccessOptions { User = "ana", Password = "correct horse", Token = "0123456789abcdef0123", FailedSignIns = new() { Limit = 100 } };
+        Assert.Equal(200, await StatusAsync(Request("192.0.2.7", Basic("ana", "correct horse")), access));
+        Assert.Equal(200, await StatusAsync(Request("192.0.2.7", "Bearer 0123456789abcdef0123"), access));
         foreach (var wrong in new[]
         {
             Basic("ana", "wrong"), Basic("bob", "correct horse"), Basic("", "correct horse"), "Basic ana:correct horse", "Basic !!!",
             "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("no colon")), "Bearer 0123456789abcdef012", "Bearer ", "Token 0123456789abcdef0123", "",
         })
         {
-            Assert.False(AccessMiddleware.IsAllowed(Request("192.0.2.7", wrong), access), wrong);
+            Assert.True(await StatusAsync(Request("192.0.2.7", wrong), access) == 401, wrong);
         }
     }
 
     [Fact]
-    public void BehindAProxy_LoopbackCanBeMadeToSignInToo()
+    public async Task BehindAProxy_LoopbackCanBeMadeToSignInToo()
     {
         var access = new AccessOptions { AllowLoopback = false, Token = "0123456789abcdef0123" };
-        Assert.False(AccessMiddleware.IsAllowed(Request("127.0.0.1"), access));
-        Assert.True(AccessMiddleware.IsAllowed(Request("127.0.0.1", "Bearer 0123456789abcdef0123"), access));
+        Assert.Equal(401, await StatusAsync(Request("127.0.0.1"), access));
+        Assert.Equal(200, await StatusAsync(Request("127.0.0.1", "Bearer 0123456789abcdef0123"), access));
     }
 
     [Fact]
@@ -100,7 +123,7 @@ public sealed class AccessTests
     {
         var lan = LanAddress();
 
-        await using var workspace = new Workspace(new { Access = new { User = "ana", Password = "correct horse" } });
+        await using var workspace = new Workspace(new { Access = new { User = "ana", Password = "correct horse", AllowInsecureHttp = true } });
         var (_, address) = await workspace.StartHostAsync(url: $"http://{lan}:0");
         using var http = new HttpClient { BaseAddress = address };
 

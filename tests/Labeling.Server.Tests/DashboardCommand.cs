@@ -9,7 +9,15 @@ namespace Labeling.Server.Tests;
 /// </summary>
 internal static partial class DashboardCommand
 {
-    public static async Task<HttpStatusCode> PostAsync(HttpClient http, string path, HttpContent? content = null, string page = "/hangfire/models")
+    public static async Task<HttpStatusCode> PostAsync(HttpClient http, string path, HttpContent? content = null, string page = "/hangfire/models") =>
+        (await SendAsync(http, path, content, page)).Status;
+
+    /// <summary>
+    /// As <see cref="PostAsync"/>, with <paramref name="headers"/> added to the POST only (a forged Host, Origin or
+    /// Sec-Fetch-Site on a command whose token came from a page the client loaded): status and body.
+    /// </summary>
+    public static async Task<(HttpStatusCode Status, string Body)> SendAsync(
+        HttpClient http, string path, HttpContent? content = null, string page = "/hangfire/models", Action<System.Net.Http.Headers.HttpRequestHeaders>? headers = null)
     {
         var html = await http.GetStringAsync(page, TestContext.Current.CancellationToken);
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content ?? new StringContent("") };
@@ -17,9 +25,10 @@ internal static partial class DashboardCommand
         var token = TokenRegex().Match(html);
         Assert.True(header.Success && token.Success, "The dashboard page carries no antiforgery token.");
         request.Headers.Add(WebUtility.HtmlDecode(header.Groups[1].Value), WebUtility.HtmlDecode(token.Groups[1].Value));
+        headers?.Invoke(request.Headers);
 
         using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
-        return response.StatusCode;
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 
     [GeneratedRegex("<meta name=\"csrf-header\" content=\"([^\"]*)\"", RegexOptions.CultureInvariant)]

@@ -93,6 +93,46 @@ public sealed partial class ServeCommandTests : IAsyncLifetime
         Assert.Equal(0, await run.WaitAsync(TimeSpan.FromMinutes(1), Ct));
     }
 
+    /// <summary><c>labeling worker</c>'s counters sit behind the host's access gate (same settings, same rules); its health probes do not.</summary>
+    [Fact]
+    public async Task Worker_Stats_AreBehindTheAccessGate_HealthProbesAreNot()
+    {
+        var (run, address, stop, _) = await StartAsync("worker");
+        using var http = new HttpClient { BaseAddress = address };
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/stats", Ct)).StatusCode);
+
+        foreach (var (path, expected) in new[] { ("/stats", HttpStatusCode.Forbidden), ("/healthz", HttpStatusCode.OK), ("/readyz", HttpStatusCode.OK) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Host = "rebind.example";
+            using var response = await http.SendAsync(request, Ct);
+            Assert.True(response.StatusCode == expected, $"GET {path} with Host rebind.example answered {(int)response.StatusCode}, not {(int)expected}");
+        }
+
+        using var forged = new HttpRequestMessage(HttpMethod.Get, "/stats");
+        forged.Headers.Add("X-Forwarded-For", "127.0.0.1");
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(forged, Ct)).StatusCode);
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromMinutes(1), Ct));
+    }
+
+    [Fact]
+    public async Task Serve_WithCredentials_OnAPlainHttpNetworkBind_SaysWhatIsWrong_AndExits1()
+    {
+        await using var workspace = new Workspace(new { Access = new { Token = "0123456789abcdef0123" } });
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        // A deadline, not a wait: a host that starts anyway would otherwise run until the test run ends.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        deadline.CancelAfter(TimeSpan.FromSeconds(60));
+        var code = await LabelingCli.RunAsync(["serve", "--urls", "http://0.0.0.0:0", "--config", workspace.Config], output, error, deadline.Token);
+        Assert.True(code == 1, $"serve exited {code}: {error}{output}");
+        Assert.StartsWith("error: ", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Server:Access:AllowInsecureHttp", error.ToString(), StringComparison.Ordinal);
+        Assert.Single(error.ToString().Trim().Split('\n'));
+    }
+
     /// <summary>Completes <see cref="Address"/> with the first address the command prints (<c>listening on http://…:</c>).</summary>
     private sealed partial class AddressWriter : StringWriter
     {

@@ -121,8 +121,8 @@ public sealed class Workspace : IAsyncDisposable
         await CliAsync("work", "--until-idle");
     }
 
-    /// <summary>Starts the host as <c>labeling serve</c> would, on a free loopback port; returns its base address.</summary>
-    public async Task<(WebApplication App, Uri BaseAddress)> StartHostAsync(Action<WebApplicationBuilder>? configure = null, string url = "http://127.0.0.1:0")
+    /// <summary>Starts the host as <c>labeling serve</c> would, on a free loopback port; returns its base address. <paramref name="map"/> adds endpoints after the host's own.</summary>
+    public async Task<(WebApplication App, Uri BaseAddress)> StartHostAsync(Action<WebApplicationBuilder>? configure = null, string url = "http://127.0.0.1:0", Action<WebApplication>? map = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = _folder.Path });
         builder.Configuration.AddJsonFile(Config);
@@ -132,6 +132,7 @@ public sealed class Workspace : IAsyncDisposable
         builder.AddLabelingServer();
         var app = builder.Build();
         app.MapLabelingServer();
+        map?.Invoke(app);
         await app.StartAsync(Ct);
         _hosts.Add(app);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
