@@ -83,6 +83,10 @@ public sealed class AccessHardeningTests
 
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(http, "/api/progress", ("Host", $"labeling.internal:{address.Port}"))).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await GetAsync(http, "/api/progress", ("Host", $"{Rebind}:{address.Port}"))).Status);
+
+        // Behind a TLS-terminating proxy the Host has no port and the scheme is not forwarded: the name decides the Origin check.
+        Assert.Equal(HttpStatusCode.NotFound, (await PostAsync(http, "/api/datasets/nope/pause", ("Host", "labeling.internal"), ("Origin", "https://labeling.internal"))).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostAsync(http, "/api/datasets/nope/pause", ("Host", "labeling.internal"), ("Origin", "https://evil.example"))).Status);
     }
 
     [Fact]

@@ -151,8 +151,10 @@ internal sealed partial class AccessGate : IMiddleware, IDisposable
             return false; // "null" (a sandboxed or file page) or garbage
         }
 
-        var port = request.Host.Port ?? (request.IsHttps ? 443 : 80);
-        return string.Equals(uri.IdnHost.Trim('[', ']'), request.Host.Host.Trim('[', ']'), StringComparison.OrdinalIgnoreCase) && uri.Port == port;
+        // A Host without a port is a default port, but of which scheme is unknown behind a TLS-terminating proxy that
+        // forwards no X-Forwarded-Proto: then the name alone decides (another port of the same name is same-site, refused above).
+        return string.Equals(uri.IdnHost.Trim('[', ']'), request.Host.Host.Trim('[', ']'), StringComparison.OrdinalIgnoreCase)
+            && (request.Host.Port is not { } port || uri.Port == port);
     }
 
     /// <summary>

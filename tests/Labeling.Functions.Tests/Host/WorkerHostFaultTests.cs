@@ -107,6 +107,26 @@ public sealed class EmbeddedWorkerHostTests(WorkerHostBuildFixture build) : IAsy
             () => QueueColumnAsync(database, $"SELECT COUNT(*) FROM queue_messages WHERE queue = '{queue.PoisonQueueName}'"));
     }
 
+    /// <summary>The worker host's counters sit behind the access gate of <c>Server:Access</c> (the same code as <c>labeling serve</c>'s); its probes do not.</summary>
+    [Fact]
+    public async Task Host_Stats_AreBehindTheAccessGate_ProbesAreNot()
+    {
+        var worker = StartWorker("worker");
+        await worker.WaitReadyAsync();
+
+        Assert.Equal(HttpStatusCode.OK, (await worker.GetAsync("/stats"))?.Status);
+        var rebound = await worker.GetAsync("/stats", ("Host", "rebind.example"));
+        Assert.True(rebound?.Status == HttpStatusCode.Forbidden, $"/stats with Host rebind.example: {rebound}\n{Outputs()}");
+        Assert.Contains("Server:Access:AllowedHosts", rebound.Value.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, (await worker.GetAsync("/stats", ("X-Forwarded-For", "127.0.0.1")))?.Status);
+        Assert.Equal(HttpStatusCode.OK, (await worker.GetAsync("/readyz", ("Host", "rebind.example")))?.Status);
+
+        var signed = StartWorker("signed", ("Server:Access:AllowLoopback", "false"), ("Server:Access:Token", "0123456789abcdef0123"));
+        await signed.WaitReadyAsync();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await signed.GetAsync("/stats"))?.Status);
+        Assert.Equal(HttpStatusCode.OK, (await signed.GetAsync("/stats", ("Authorization", "Bearer 0123456789abcdef0123")))?.Status);
+    }
+
     [Fact]
     public async Task Host_LabelsADroppedFolder_EndToEnd()
     {

@@ -172,12 +172,25 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>GET <paramref name="path"/>: status code and body, or null when the host does not answer.</summary>
-    public async Task<(HttpStatusCode Status, string Body)?> GetAsync(string path)
+    /// <summary>GET <paramref name="path"/> with <paramref name="headers"/> (<c>Host</c> included): status code and body, or null when the host does not answer.</summary>
+    public async Task<(HttpStatusCode Status, string Body)?> GetAsync(string path, params (string Name, string Value)[] headers)
     {
         try
         {
-            using var response = await _http.GetAsync(path, TestContext.Current.CancellationToken);
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            foreach (var (name, value) in headers)
+            {
+                if (name == "Host")
+                {
+                    request.Headers.Host = value;
+                }
+                else
+                {
+                    request.Headers.Add(name, value);
+                }
+            }
+
+            using var response = await _http.SendAsync(request, TestContext.Current.CancellationToken);
             return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         }
         catch (HttpRequestException)
