@@ -135,13 +135,13 @@ internal sealed partial class AccessGate : IMiddleware, IDisposable
         var site = request.Headers["Sec-Fetch-Site"].ToString();
         if (string.Equals(site, "cross-site", StringComparison.OrdinalIgnoreCase) || string.Equals(site, "same-site", StringComparison.OrdinalIgnoreCase))
         {
-            return $"Refused {request.Method} {request.Path}: Sec-Fetch-Site is {site}; this host takes commands only from its own pages (same-origin).";
+            return $"Sec-Fetch-Site is {site}: this host takes {request.Method} requests only from its own pages (same-origin) or from outside a browser.";
         }
 
         var origin = request.Headers.Origin.ToString();
         return origin.Length == 0 || SameAuthority(origin, request)
             ? null
-            : $"Refused {request.Method} {request.Path}: Origin '{origin}' is not this host ({request.Host}); commands are taken only from this host's own pages.";
+            : $"Origin '{origin}' is not this host ({request.Host}): this host takes {request.Method} requests only from its own pages.";
     }
 
     private static bool SameAuthority(string origin, HttpRequest request)
