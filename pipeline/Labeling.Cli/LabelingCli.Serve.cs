@@ -56,7 +56,7 @@ public static partial class LabelingCli
 
     private static Option<string> UrlsOption(string defaultUrl) => new("--urls")
     {
-        Description = $"Where to listen, ';'-separated (default {defaultUrl}; port 0 picks a free one). A non-loopback address needs Server:Access for remote users.",
+        Description = $"Where to listen, ';'-separated (default {defaultUrl}; port 0 picks a free one). A non-loopback address needs Server:Access credentials for remote users, and https:// for them (or Server:Access:AllowInsecureHttp).",
         DefaultValueFactory = _ => defaultUrl,
     };
 
