@@ -29,6 +29,13 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
     /// <summary>A parameter holding JSON text, as the dialect stores it (jsonb on PostgreSQL, text on SQLite).</summary>
     protected abstract string JsonParameter(string parameter);
 
+    /// <summary>
+    /// Locks the rows of <paramref name="imageIds"/> until <paramref name="transaction"/> ends, before a replace of their boxes:
+    /// a second writer of the same images waits, then deletes what the first inserted. Rows are locked in id order, so two
+    /// writers of overlapping batches cannot deadlock. A no-op where the transaction already excludes every other writer.
+    /// </summary>
+    protected abstract Task LockImagesAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> imageIds, CancellationToken cancellationToken);
+
     /// <summary>Inserts boxes inside <paramref name="transaction"/> as fast as the dialect allows.</summary>
     protected abstract Task InsertBoxesAsync(
         DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken);
@@ -186,6 +193,7 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
 
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockImagesAsync(connection, transaction, images.Select(i => i.ImageId), cancellationToken);
         foreach (var chunk in images.Select(i => i.ImageId).Distinct().Chunk(InListChunk))
         {
             await connection.ExecuteAsync(new CommandDefinition(
@@ -219,6 +227,8 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
 
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Two workers holding the same image (in two live messages) must not both delete-then-insert its boxes.
+        await LockImagesAsync(connection, transaction, labels.Select(l => l.ImageId), cancellationToken);
         await EnsureReferencesExistAsync(connection, transaction, labels.Select(l => l.ImageId), labels.SelectMany(l => l.Boxes.Select(b => b.ClassId)), modelId, cancellationToken);
         foreach (var chunk in labels.Select(l => l.ImageId).Distinct().Chunk(InListChunk))
         {

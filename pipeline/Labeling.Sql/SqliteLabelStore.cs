@@ -23,6 +23,10 @@ internal sealed class SqliteLabelStore(LabelsDatabase database) : SqlLabelStore(
 
     protected override string JsonParameter(string parameter) => $"@{parameter}";
 
+    // Microsoft.Data.Sqlite begins transactions IMMEDIATE: the write lock is held from the start, so no other writer runs.
+    protected override Task LockImagesAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> imageIds, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
     protected override Task InsertBoxesAsync(
         DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken)
     {
