@@ -28,6 +28,10 @@ internal sealed class PostgresLabelStore(LabelsDatabase database) : SqlLabelStor
         }
     }
 
+    // SHARE ROW EXCLUSIVE conflicts with itself and with writes, not with reads: workers keep reading the active model.
+    protected override Task LockModelsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition("LOCK TABLE models IN SHARE ROW EXCLUSIVE MODE", transaction: transaction, cancellationToken: cancellationToken));
+
     protected override async Task InsertBoxesAsync(
         DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken)
     {

@@ -27,6 +27,9 @@ internal sealed class SqliteLabelStore(LabelsDatabase database) : SqlLabelStore(
     protected override Task LockImagesAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> imageIds, CancellationToken cancellationToken) =>
         Task.CompletedTask;
 
+    protected override Task LockModelsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
     protected override Task InsertBoxesAsync(
         DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken)
     {

@@ -45,4 +45,107 @@ public abstract partial class LabelStoreContract
 
         Assert.True(counts.All(c => c == 4), $"Boxes of v1 after each of {RaceRepetitions} double writes (4 expected): {string.Join(", ", counts)}");
     }
+
+    [Fact]
+    public async Task Activate_TwoModelsAtOnce_LeavesOneActive_AndTheOtherRetired()
+    {
+        var store = await CreateStoreAsync();
+        await store.RegisterModelAsync(new NewModel("v0", "region-embedding/1", "models/v0.onnx", new string('0', 64)), Ct);
+        await store.ActivateModelAsync("v0", Ct);
+
+        var errors = new List<string>();
+        for (var repetition = 0; repetition < RaceRepetitions; repetition++)
+        {
+            string[] versions = [$"a{repetition}", $"b{repetition}"];
+            foreach (var version in versions)
+            {
+                await store.RegisterModelAsync(new NewModel(version, "region-embedding/1", $"models/{version}.onnx", new string('a', 64)), Ct);
+            }
+
+            var outcomes = await AtOnceAsync(2, async i =>
+            {
+                try
+                {
+                    await store.ActivateModelAsync(versions[i], Ct);
+                    return null;
+                }
+                catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
+                {
+                    return e.Message;
+                }
+            });
+            errors.AddRange(outcomes.OfType<string>());
+            var states = (await store.ListModelsAsync(Ct)).Where(m => versions.Contains(m.Version)).Select(m => m.Status).Order().ToList();
+            if (!states.SequenceEqual([ModelStatus.Active, ModelStatus.Retired]))
+            {
+                errors.Add($"repetition {repetition} left {string.Join(" and ", states)}");
+            }
+        }
+
+        Assert.True(errors.Count == 0, $"{errors.Count} of {2 * RaceRepetitions} activations failed: {string.Join(" | ", errors.Distinct().Take(3))}");
+    }
+
+    private static async Task RegisterModelsAsync(ILabelStore store, params string[] versions)
+    {
+        foreach (var version in versions)
+        {
+            await store.RegisterModelAsync(new NewModel(version, "region-embedding/1", $"models/{version}.onnx", new string('a', 64)), Ct);
+        }
+    }
+
+    private static async Task<string[]> ModelStatesAsync(ILabelStore store) =>
+        [.. (await store.ListModelsAsync(Ct)).Select(m => $"{m.Version}={m.Status.ToString().ToLowerInvariant()}({m.StatusReason})")];
+
+    [Fact]
+    public async Task Rollback_TwoOfTheSameModelAtOnce_ActOnce_AndTheModelBeforeIsNotRejected()
+    {
+        var store = await CreateStoreAsync();
+        await RegisterModelsAsync(store, "v1", "v2", "v3");
+        foreach (var version in new[] { "v1", "v2", "v3" })
+        {
+            await store.ActivateModelAsync(version, Ct);
+        }
+
+        var results = await AtOnceAsync(2, _ => store.RollbackModelAsync("v3", Ct));
+
+        Assert.Equal([null, "v2"], results.Order());
+        Assert.Equal(["v1=retired()", "v2=active()", "v3=rejected(rolled back)"], await ModelStatesAsync(store));
+        // Named after a model that is not (or no longer, or never was) active: nothing changes.
+        Assert.Null(await store.RollbackModelAsync("v3", Ct));
+        Assert.Null(await store.RollbackModelAsync("v1", Ct));
+        Assert.Null(await store.RollbackModelAsync("v9", Ct));
+        Assert.Equal(["v1=retired()", "v2=active()", "v3=rejected(rolled back)"], await ModelStatesAsync(store));
+    }
+
+    [Fact]
+    public async Task Activate_TheSameModelTwiceAtOnce_ActsOnce()
+    {
+        var store = await CreateStoreAsync();
+        await RegisterModelsAsync(store, "v1", "v2");
+        await store.ActivateModelAsync("v1", Ct);
+
+        var changed = await AtOnceAsync(2, _ => store.ActivateModelAsync("v2", Ct));
+
+        Assert.Equal([false, true], changed.Order());
+        Assert.Equal(["v1=retired()", "v2=active()"], await ModelStatesAsync(store));
+    }
+
+    [Fact]
+    public async Task Reject_OfAModelNoLongerInTheExpectedState_ChangesNothing()
+    {
+        var store = await CreateStoreAsync();
+        await RegisterModelsAsync(store, "v1", "v2", "v3");
+        await store.ActivateModelAsync("v1", Ct);
+        // The page showed v2 as a candidate; meanwhile it was promoted, then v1 came back: v2 is what a rollback returns to.
+        await store.ActivateModelAsync("v2", Ct);
+        Assert.False(await store.RejectModelAsync("v2", "rejected by hand", ModelStatus.Candidate, Ct));
+        await store.ActivateModelAsync("v1", Ct);
+        Assert.False(await store.RejectModelAsync("v2", "rejected by hand", ModelStatus.Candidate, Ct));
+
+        Assert.True(await store.RejectModelAsync("v3", "rejected by hand", ModelStatus.Candidate, Ct));
+        Assert.False(await store.RejectModelAsync("v3", "again", ModelStatus.Candidate, Ct));
+        Assert.Equal(["v1=active()", "v2=retired()", "v3=rejected(rejected by hand)"], await ModelStatesAsync(store));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.RejectModelAsync("v1", "no", ModelStatus.Active, Ct));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.RejectModelAsync("v9", "no", ModelStatus.Candidate, Ct));
+    }
 }
