@@ -17,6 +17,10 @@ internal sealed class PostgresLabelStore(LabelsDatabase database) : SqlLabelStor
 
     protected override string JsonParameter(string parameter) => $"CAST(@{parameter} AS jsonb)";
 
+    protected override string SkipLockedSql => "FOR UPDATE SKIP LOCKED";
+
+    protected override bool HoldsClaimDuringSend => true;
+
     protected override async Task LockImagesAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> imageIds, CancellationToken cancellationToken)
     {
         // READ COMMITTED alone lets two replaces of the same (image, model) both delete the old boxes and both insert.

@@ -148,4 +148,68 @@ public abstract partial class LabelStoreContract
         await Assert.ThrowsAsync<ArgumentException>(() => store.RejectModelAsync("v1", "no", ModelStatus.Active, Ct));
         await Assert.ThrowsAsync<InvalidOperationException>(() => store.RejectModelAsync("v9", "no", ModelStatus.Candidate, Ct));
     }
+
+    [Fact]
+    public async Task ClaimPending_ManyAtOnce_ClaimEachImageOnce_AndEveryImageIsClaimed()
+    {
+        var store = await CreateStoreAsync();
+        var (dataset, images, _) = await SeedAsync(store, images: 60);
+
+        // Six enqueuers page through the same dataset at once, as the scan, a relabel and other hosts would.
+        var claimed = await AtOnceAsync(6, async _ =>
+        {
+            var mine = new List<long>();
+            var after = 0L;
+            while (await store.ClaimPendingAsync(dataset, 0, after, 4, weakTagsOnly: false, (ids, _) => Task.CompletedTask, Ct) is { Count: > 0 } ids)
+            {
+                mine.AddRange(ids);
+                after = ids[^1];
+            }
+
+            return mine;
+        });
+
+        var all = claimed.SelectMany(ids => ids).ToList();
+        Assert.Equal(images.Order(), all.Order());
+        Assert.All(await store.GetImagesAsync(images, Ct), i => Assert.Equal((ImageStatus.Queued, 1), (i.Status, i.Attempts)));
+    }
+
+    [Fact]
+    public async Task ClaimPending_WhenTheSendFails_GivesTheImagesBack_AndTheNextClaimGetsThem()
+    {
+        var store = await CreateStoreAsync();
+        var (dataset, images, _) = await SeedAsync(store, images: 5);
+
+        var error = await Assert.ThrowsAsync<IOException>(() => store.ClaimPendingAsync(dataset, 0, 0, 3, weakTagsOnly: false,
+            (_, _) => throw new IOException("queue unreachable"), Ct));
+
+        Assert.Equal("queue unreachable", error.Message);
+        Assert.All(await store.GetImagesAsync(images, Ct), i => Assert.Equal((ImageStatus.Pending, 0), (i.Status, i.Attempts)));
+        IReadOnlyList<long>? sent = null;
+        var claimed = await store.ClaimPendingAsync(dataset, 0, 0, 3, weakTagsOnly: false, (ids, _) =>
+        {
+            sent = ids;
+            return Task.CompletedTask;
+        }, Ct);
+        Assert.Equal(images[..3], claimed);
+        Assert.Equal(claimed, sent);
+    }
+
+    [Fact]
+    public async Task ClaimPending_OfAnOldGeneration_OrOnlyWeakTags_ClaimsWhatItShould()
+    {
+        var store = await CreateStoreAsync();
+        var (dataset, images, v1) = await SeedAsync(store, images: 4);
+        var fox = (await store.EnsureClassesAsync(["fox"], Ct))["fox"];
+        await store.AddTagsAsync([.. images.Select(i => new ImageTag(i, "fox"))], Ct);
+        await store.WriteLabelsAsync(v1, [.. images.Select((id, n) => new ImageLabels(id, [], [new(fox, n % 2 == 0 ? TagState.Weak : TagState.Grounded)]))], Ct);
+        var v2 = await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", new string('b', 64)), Ct);
+        await store.MarkStaleForRelabelAsync(v2, null, Ct);
+        await store.WithdrawQueuedAsync("pets", null, null, Ct); // generation 1 now
+
+        Assert.Empty(await store.ClaimPendingAsync(dataset, 0, 0, 10, weakTagsOnly: false, (_, _) => throw new InvalidOperationException("not sent"), Ct));
+        Assert.Equal([images[0], images[2]], await store.ClaimPendingAsync(dataset, 1, 0, 10, weakTagsOnly: true, (_, _) => Task.CompletedTask, Ct));
+        Assert.Equal([images[1], images[3]], await store.ClaimPendingAsync(dataset, 1, 0, 10, weakTagsOnly: false, (_, _) => Task.CompletedTask, Ct));
+        Assert.Empty(await store.ClaimPendingAsync(dataset, 1, 0, 10, weakTagsOnly: false, (_, _) => Task.CompletedTask, Ct));
+    }
 }
