@@ -57,7 +57,8 @@ public static class Migrator
     // dies mid-upgrade ends its session, which releases the lock.
     private static MigrationResult WithPostgresMigrationLock(string connectionString, Func<MigrationResult> upgrade)
     {
-        using var connection = new NpgsqlConnection(connectionString);
+        // Not pooled: the connection lives for this one upgrade, and closing it ends the session (and so the lock) for sure.
+        using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         try
         {
             connection.Open();
@@ -77,7 +78,7 @@ public static class Migrator
         }
         finally
         {
-            // A pooled connection keeps session locks: release on the same connection that took it.
+            // Released on the connection that took it (a session lock), before the connection closes anyway.
             using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(@key)", connection);
             release.Parameters.AddWithValue("key", MigrationLockKey);
             release.ExecuteNonQuery();
