@@ -167,14 +167,14 @@ public static partial class LabelingCli
                 throw new CliException($"No model version '{version}' is registered.");
             }
 
-            await store.ActivateModelAsync(version, cancellationToken);
+            var changed = await store.ActivateModelAsync(version, cancellationToken);
             if (parse.GetValue(context.JsonOption))
             {
-                await WriteJsonAsync(context.Output, new { version, status = "active" });
+                await WriteJsonAsync(context.Output, new { version, status = "active", changed });
             }
             else
             {
-                await context.Output.WriteLineAsync($"Model {version} is active.");
+                await context.Output.WriteLineAsync(changed ? $"Model {version} is active." : $"Model {version} is active already: nothing changed.");
             }
 
             return 0;
@@ -231,20 +231,36 @@ public static partial class LabelingCli
 
     private static Command ModelsRollbackCommand(CliContext context)
     {
+        var versionArgument = new Argument<string?>("VERSION")
+        {
+            Description = "The active model to roll back from; refused when another one is active (someone acted first). Default: the active one.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var command = new Command("rollback", "Make the previously active model active again; the current one becomes rejected (\"rolled back\").");
+        command.Arguments.Add(versionArgument);
         context.SetAction(command, async (parse, services, cancellationToken) =>
         {
             var store = services.GetRequiredService<ILabelStore>();
-            var current = await store.GetActiveModelAsync(cancellationToken);
-            var previous = await store.RollbackModelAsync(cancellationToken)
-                ?? throw new CliException(current is null ? "No model is active: nothing to roll back." : $"{current.Version} is the first model ever active: there is nothing to roll back to.");
+            var current = await store.GetActiveModelAsync(cancellationToken)
+                ?? throw new CliException("No model is active: nothing to roll back.");
+            var version = parse.GetValue(versionArgument) ?? current.Version;
+            // Conditional in the store: only while VERSION is still the active model when the rollback runs.
+            var previous = await store.RollbackModelAsync(version, cancellationToken);
+            if (previous is null)
+            {
+                var now = await store.GetActiveModelAsync(cancellationToken);
+                throw new CliException(now is null ? "No model is active: nothing to roll back."
+                    : now.Version != version ? $"{version} is not the active model ({now.Version} is): nothing rolled back."
+                    : $"{version} is the first model ever active: there is nothing to roll back to.");
+            }
+
             if (parse.GetValue(context.JsonOption))
             {
-                await WriteJsonAsync(context.Output, new { active = previous, rolledBack = current?.Version });
+                await WriteJsonAsync(context.Output, new { active = previous, rolledBack = version });
             }
             else
             {
-                await context.Output.WriteLineAsync($"Model {previous} is active again; {current?.Version} is rejected (rolled back). Run the relabel job (or `labeling work`) to relabel with it.");
+                await context.Output.WriteLineAsync($"Model {previous} is active again; {version} is rejected (rolled back). Run the relabel job (or `labeling work`) to relabel with it.");
             }
 
             return 0;

@@ -28,7 +28,7 @@ public sealed partial class LabelingJobs(
     /// <summary>The job parameter that keeps a retrain job's run id (its candidate is <c>PREFIX-RUNID</c>).</summary>
     internal const string RunIdParameter = "RetrainRunId";
 
-    /// <summary>The reason a rollback gives the model it replaces (<see cref="ILabelStore.RollbackModelAsync"/>).</summary>
+    /// <summary>The reason a rollback gives the model it replaces (<see cref="ILabelStore.RollbackModelAsync(string, CancellationToken)"/>).</summary>
     internal const string RolledBack = "rolled back";
 
     /// <summary>The reason <see cref="RejectAsync"/> gives.</summary>
@@ -195,20 +195,35 @@ public sealed partial class LabelingJobs(
         return reason;
     }
 
-    /// <summary>Manual, from the dashboard ("Trigger now"): the previous model again, and a relabel generation with it.</summary>
+    /// <summary>Manual, the recurring job's "Trigger now": rolls back from whichever model is active when it runs (<see cref="RollbackAsync(string, CancellationToken)"/>).</summary>
     [JobDisplayName("Roll back to the previous model")]
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
-    public async Task<string> RollbackAsync(CancellationToken cancellationToken)
+    public async Task<string> RollbackAsync(CancellationToken cancellationToken) =>
+        await store.GetActiveModelAsync(cancellationToken) is { } current
+            ? await RollbackAsync(current.Version, cancellationToken)
+            : "No model is active: nothing to roll back.";
+
+    /// <summary>
+    /// Manual, from the dashboard's Models page: rolls back from model <paramref name="version"/> — only while it is still
+    /// the active model — to the previous one, and a relabel generation follows. When <paramref name="version"/> is no
+    /// longer active (a second click, a stale page) nothing changes and the result says why.
+    /// </summary>
+    [JobDisplayName("Roll back model {0}")]
+    [AutomaticRetry(Attempts = 0)]
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task<string> RollbackAsync(string version, CancellationToken cancellationToken)
     {
-        var current = await store.GetActiveModelAsync(cancellationToken);
-        var previous = await store.RollbackModelAsync(cancellationToken);
+        var previous = await store.RollbackModelAsync(version, cancellationToken);
         if (previous is null)
         {
-            return current is null ? "No model is active: nothing to roll back." : $"{current.Version} is the first model ever active: nothing to roll back to.";
+            var active = await store.GetActiveModelAsync(cancellationToken);
+            return active is null ? "No model is active: nothing to roll back."
+                : active.Version != version ? $"{version} is no longer the active model ({active.Version} is): nothing rolled back."
+                : $"{version} is the first model ever active: nothing to roll back to.";
         }
 
-        return $"{previous} is active again; {current?.Version} is rejected (rolled back). " + await RelabelAsync(null, cancellationToken);
+        return $"{previous} is active again; {version} is rejected (rolled back). " + await RelabelAsync(null, cancellationToken);
     }
 
     /// <summary>
@@ -230,7 +245,8 @@ public sealed partial class LabelingJobs(
 
     /// <summary>
     /// Manual, from the dashboard's Models page: model <paramref name="version"/> (a candidate, or a rejected or retired
-    /// model) becomes active, and a relabel generation follows.
+    /// model) becomes active, and a relabel generation follows. A model that is active already (a second click) is left
+    /// alone, and the result says so.
     /// </summary>
     [JobDisplayName("Promote model {0} by hand")]
     [AutomaticRetry(Attempts = 0)]
@@ -238,43 +254,41 @@ public sealed partial class LabelingJobs(
     public async Task<string> PromoteAsync(string version, CancellationToken cancellationToken)
     {
         var model = await store.GetModelAsync(version, cancellationToken);
-        return model switch
-        {
-            null => $"No model '{version}'.",
-            { Status: ModelStatus.Active } => $"{version} is active already: nothing changed.",
-            _ => await PromoteByHandAsync(model, cancellationToken),
-        };
+        return model is null ? $"No model '{version}'." : await PromoteByHandAsync(model, cancellationToken);
     }
 
     /// <summary>
-    /// Manual, from the dashboard's Models page: model <paramref name="version"/> is rejected ("rejected by hand") so that
-    /// no "promote the newest candidate" picks it. The active model is refused (roll back first): the job fails and
-    /// nothing changes.
+    /// Manual, from the dashboard's Models page: candidate <paramref name="version"/> is rejected ("rejected by hand") so
+    /// that no "promote the newest candidate" picks it — only while it is still a candidate: a model promoted (or
+    /// rejected) since the button was shown is left alone, and the result says so.
     /// </summary>
     [JobDisplayName("Reject model {0} by hand")]
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
     public async Task<string> RejectAsync(string version, CancellationToken cancellationToken)
     {
-        var model = await store.GetModelAsync(version, cancellationToken);
-        if (model is null)
+        if (await store.GetModelAsync(version, cancellationToken) is null)
         {
             return $"No model '{version}'.";
         }
 
-        if (model.Status == ModelStatus.Active)
+        if (await store.RejectModelAsync(version, RejectedByHand, ModelStatus.Candidate, cancellationToken))
         {
-            throw new InvalidOperationException($"{version} is the active model and cannot be rejected: roll back (or promote another model) first. Nothing changed.");
+            return $"{version} rejected by hand (it was candidate).";
         }
 
-        // The store refuses, in the same statement, a model that became active meanwhile.
-        await store.RejectModelAsync(version, RejectedByHand, cancellationToken);
-        return $"{version} rejected by hand (it was {model.Status.ToString().ToLowerInvariant()}).";
+        var now = await store.GetModelAsync(version, cancellationToken);
+        return $"{version} is no longer a candidate (it is {now?.Status.ToString().ToLowerInvariant()}{(now?.StatusReason is { } reason ? $": {reason}" : "")}): nothing changed.";
     }
 
     private async Task<string> PromoteByHandAsync(ModelRecord model, CancellationToken cancellationToken)
     {
-        await store.ActivateModelAsync(model.Version, cancellationToken);
+        // Conditional in the store: of two promotions of one model, the second finds it active and changes nothing.
+        if (!await store.ActivateModelAsync(model.Version, cancellationToken))
+        {
+            return $"{model.Version} is active already: nothing changed.";
+        }
+
         var before = model.StatusReason switch
         {
             null => "",

@@ -237,9 +237,12 @@ internal sealed record ModelScores(double? AP, double? AP50, double? APBase, dou
 }
 
 /// <summary>
-/// The Models page's buttons as dashboard commands: each checks the model and queues a background job (so the action
-/// and its result stay in the dashboard's job history), answering 204; an unknown version (or, for a rollback, a
-/// model that is no longer the active one: the page was stale) answers 422 and queues nothing.
+/// The Models page's buttons as dashboard commands: each checks the model and queues a background job that names it (so
+/// the action and its result stay in the dashboard's job history), answering 204. An unknown version, or a model no longer
+/// in the state its button was shown for (the page was stale: promote of the active model, reject of a model that is no
+/// longer a candidate, rollback of a model that is no longer active) answers 422 and queues nothing. The job checks the
+/// state again in the store's conditional update, since two posts can both pass this check: the second changes nothing
+/// and its result says why.
 /// </summary>
 internal static class ModelCommands
 {
@@ -251,12 +254,14 @@ internal static class ModelCommands
 
     public static void Register(RouteCollection routes)
     {
-        routes.Add($"{ModelsPage.Path}/{Promote}/{VersionPattern}", Command((context, model) =>
-            context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.PromoteAsync(model.Version, CancellationToken.None))));
-        routes.Add($"{ModelsPage.Path}/{Reject}/{VersionPattern}", Command((context, model) =>
-            context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.RejectAsync(model.Version, CancellationToken.None))));
+        routes.Add($"{ModelsPage.Path}/{Promote}/{VersionPattern}", Command(
+            (context, model) => context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.PromoteAsync(model.Version, CancellationToken.None)),
+            model => model.Status != ModelStatus.Active));
+        routes.Add($"{ModelsPage.Path}/{Reject}/{VersionPattern}", Command(
+            (context, model) => context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.RejectAsync(model.Version, CancellationToken.None)),
+            model => model.Status == ModelStatus.Candidate));
         routes.Add($"{ModelsPage.Path}/{Rollback}/{VersionPattern}", Command(
-            (context, _) => context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.RollbackAsync(CancellationToken.None)),
+            (context, model) => context.GetBackgroundJobClient().Enqueue<LabelingJobs>(j => j.RollbackAsync(model.Version, CancellationToken.None)),
             model => model.Status == ModelStatus.Active));
     }
 

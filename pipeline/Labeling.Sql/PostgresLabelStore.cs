@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Dapper;
 using Labeling.Labels;
 using Npgsql;
 using NpgsqlTypes;
@@ -15,6 +16,25 @@ internal sealed class PostgresLabelStore(LabelsDatabase database) : SqlLabelStor
     protected override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
     protected override string JsonParameter(string parameter) => $"CAST(@{parameter} AS jsonb)";
+
+    protected override string SkipLockedSql => "FOR UPDATE SKIP LOCKED";
+
+    protected override bool HoldsClaimDuringSend => true;
+
+    protected override async Task LockImagesAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> imageIds, CancellationToken cancellationToken)
+    {
+        // READ COMMITTED alone lets two replaces of the same (image, model) both delete the old boxes and both insert.
+        foreach (var chunk in imageIds.Distinct().Order().Chunk(500))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT id FROM images WHERE id = ANY(@ids) ORDER BY id FOR UPDATE",
+                new { ids = chunk }, transaction, cancellationToken: cancellationToken));
+        }
+    }
+
+    // SHARE ROW EXCLUSIVE conflicts with itself and with writes, not with reads: workers keep reading the active model.
+    protected override Task LockModelsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition("LOCK TABLE models IN SHARE ROW EXCLUSIVE MODE", transaction: transaction, cancellationToken: cancellationToken));
 
     protected override async Task InsertBoxesAsync(
         DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken)

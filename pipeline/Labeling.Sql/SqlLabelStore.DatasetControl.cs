@@ -112,6 +112,90 @@ internal abstract partial class SqlLabelStore
         return marked;
     }
 
+    /// <summary>
+    /// Row locks of the claim's subquery: PostgreSQL's <c>FOR UPDATE SKIP LOCKED</c> (a row another claim or writer holds
+    /// is left to it); empty where a transaction already excludes every other writer.
+    /// </summary>
+    protected abstract string SkipLockedSql { get; }
+
+    /// <summary>
+    /// Whether a claim stays open (uncommitted) while its ids are sent, so that a process that dies mid-send leaves the
+    /// images pending. Not on SQLite: the embedded queue is a table of the same file, and its send could not write while
+    /// the claim holds the write lock; there the claim commits first and is undone if the send throws.
+    /// </summary>
+    protected abstract bool HoldsClaimDuringSend { get; }
+
+    public async Task<IReadOnlyList<long>> ClaimPendingAsync(
+        long datasetId, long generation, long afterId, int limit, bool weakTagsOnly,
+        Func<IReadOnlyList<long>, CancellationToken, Task> send, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        List<long> ids;
+        await using (var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            // Locks the dataset row (see WithdrawQueuedAsync) and checks the generation in one statement.
+            var current = await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE datasets SET generation = generation WHERE id = @datasetId AND generation = @generation",
+                new { datasetId, generation }, transaction, cancellationToken: cancellationToken));
+            if (current == 0)
+            {
+                return [];
+            }
+
+            // Read and mark in one statement: two enqueuers can no longer both read an id as pending and both send it.
+            ids = [.. (await connection.QueryAsync<long>(new CommandDefinition(
+                $"""
+                UPDATE images SET status = 'queued', last_error = NULL, attempts = attempts + 1, updated_at = {NowSql}
+                WHERE status = 'pending' AND id IN (
+                    SELECT i.id FROM images i
+                    WHERE i.dataset_id = @datasetId AND i.status = 'pending' AND i.id > @afterId
+                      {(weakTagsOnly ? "AND EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.state = 'weak')" : "")}
+                    ORDER BY i.id
+                    LIMIT @limit
+                    {SkipLockedSql})
+                RETURNING id
+                """,
+                new { datasetId, afterId, limit }, transaction, cancellationToken: cancellationToken))).Order()];
+            if (ids.Count == 0)
+            {
+                return [];
+            }
+
+            if (HoldsClaimDuringSend)
+            {
+                // A send that throws (or a process that dies) rolls the claim back: the images are pending again.
+                await send(ids, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                return ids;
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        try
+        {
+            await send(ids, cancellationToken);
+        }
+        catch
+        {
+            // Not with the caller's token: a cancelled send must still give its images back.
+            await ReleaseClaimAsync(ids, CancellationToken.None);
+            throw;
+        }
+
+        return ids;
+    }
+
+    private async Task ReleaseClaimAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken)
+    {
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE images SET status = 'pending', attempts = attempts - 1, updated_at = {NowSql} WHERE status = 'queued' AND {InList("id", "ids")}",
+            new { ids }, cancellationToken: cancellationToken));
+    }
+
     public async Task<bool> TryTakeBatchLeaseAsync(Guid batch, long datasetId, string holder, TimeSpan duration, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(holder);

@@ -29,6 +29,20 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
     /// <summary>A parameter holding JSON text, as the dialect stores it (jsonb on PostgreSQL, text on SQLite).</summary>
     protected abstract string JsonParameter(string parameter);
 
+    /// <summary>
+    /// Locks the rows of <paramref name="imageIds"/> until <paramref name="transaction"/> ends, before a replace of their boxes:
+    /// a second writer of the same images waits, then deletes what the first inserted. Rows are locked in id order, so two
+    /// writers of overlapping batches cannot deadlock. A no-op where the transaction already excludes every other writer.
+    /// </summary>
+    protected abstract Task LockImagesAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> imageIds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Serialises changes of the active model until <paramref name="transaction"/> ends, so that an activation or rollback
+    /// reads the state the one before it left (PostgreSQL's READ COMMITTED would let two read the same active model). Reads
+    /// of the models table go on. A no-op where the transaction already excludes every other writer.
+    /// </summary>
+    protected abstract Task LockModelsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
+
     /// <summary>Inserts boxes inside <paramref name="transaction"/> as fast as the dialect allows.</summary>
     protected abstract Task InsertBoxesAsync(
         DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken);
@@ -186,6 +200,7 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
 
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockImagesAsync(connection, transaction, images.Select(i => i.ImageId), cancellationToken);
         foreach (var chunk in images.Select(i => i.ImageId).Distinct().Chunk(InListChunk))
         {
             await connection.ExecuteAsync(new CommandDefinition(
@@ -219,6 +234,8 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
 
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Two workers holding the same image (in two live messages) must not both delete-then-insert its boxes.
+        await LockImagesAsync(connection, transaction, labels.Select(l => l.ImageId), cancellationToken);
         await EnsureReferencesExistAsync(connection, transaction, labels.Select(l => l.ImageId), labels.SelectMany(l => l.Boxes.Select(b => b.ClassId)), modelId, cancellationToken);
         foreach (var chunk in labels.Select(l => l.ImageId).Distinct().Chunk(InListChunk))
         {
@@ -615,23 +632,28 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
         return row?.ToRecord();
     }
 
-    public async Task ActivateModelAsync(string version, CancellationToken cancellationToken)
+    public async Task<bool> ActivateModelAsync(string version, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(version);
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE models SET status = 'retired' WHERE status = 'active' AND version <> @version",
-            new { version }, transaction, cancellationToken: cancellationToken));
-        var updated = await connection.ExecuteAsync(new CommandDefinition(
-            $"UPDATE models SET status = 'active', status_reason = NULL, activated_at = {NowSql} WHERE version = @version",
-            new { version }, transaction, cancellationToken: cancellationToken));
-        if (updated == 0)
+        await LockModelsAsync(connection, transaction, cancellationToken);
+        var status = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT status FROM models WHERE version = @version", new { version }, transaction, cancellationToken: cancellationToken))
+            ?? throw new InvalidOperationException($"Model version '{version}' is not registered.");
+        if (status == "active")
         {
-            throw new InvalidOperationException($"Model version '{version}' is not registered.");
+            return false;
         }
 
+        // The old one first: at most one model is active (a unique index).
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE models SET status = 'retired' WHERE status = 'active'", transaction: transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE models SET status = 'active', status_reason = NULL, activated_at = {NowSql} WHERE version = @version",
+            new { version }, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     public async Task SetModelMetricsAsync(string version, string metricsJson, CancellationToken cancellationToken)
@@ -668,10 +690,41 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
         }
     }
 
-    public async Task<string?> RollbackModelAsync(CancellationToken cancellationToken)
+    public async Task<bool> RejectModelAsync(string version, string reason, ModelStatus expected, CancellationToken cancellationToken)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(version);
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        if (expected == ModelStatus.Active)
+        {
+            throw new ArgumentException("The active model cannot be rejected: roll back (or activate another) first.", nameof(expected));
+        }
+
+        await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
+        // The status test in the same statement: of a reject and a promotion at once, one wins whole.
+        var updated = await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE models SET status = 'rejected', status_reason = @reason WHERE version = @version AND status = @expected",
+            new { version, reason, expected = expected.ToString().ToLowerInvariant() }, cancellationToken: cancellationToken));
+        if (updated == 0 && await GetModelAsync(version, cancellationToken) is null)
+        {
+            throw new InvalidOperationException($"Model version '{version}' is not registered.");
+        }
+
+        return updated == 1;
+    }
+
+    public async Task<string?> RollbackModelAsync(string version, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(version);
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockModelsAsync(connection, transaction, cancellationToken);
+        var active = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM models WHERE version = @version AND status = 'active'", new { version }, transaction, cancellationToken: cancellationToken));
+        if (active == 0)
+        {
+            return null;
+        }
+
         var previous = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
             """
             SELECT version FROM models
@@ -686,8 +739,8 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE models SET status = 'rejected', status_reason = 'rolled back' WHERE status = 'active'",
-            transaction: transaction, cancellationToken: cancellationToken));
+            "UPDATE models SET status = 'rejected', status_reason = 'rolled back' WHERE version = @version AND status = 'active'",
+            new { version }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(
             $"UPDATE models SET status = 'active', status_reason = NULL, activated_at = {NowSql} WHERE version = @previous",
             new { previous }, transaction, cancellationToken: cancellationToken));

@@ -23,6 +23,18 @@ internal sealed class SqliteLabelStore(LabelsDatabase database) : SqlLabelStore(
 
     protected override string JsonParameter(string parameter) => $"@{parameter}";
 
+    // The claim's transaction begins IMMEDIATE: it holds the only write lock, so no row lock is needed.
+    protected override string SkipLockedSql => "";
+
+    protected override bool HoldsClaimDuringSend => false;
+
+    // Microsoft.Data.Sqlite begins transactions IMMEDIATE: the write lock is held from the start, so no other writer runs.
+    protected override Task LockImagesAsync(DbConnection connection, DbTransaction transaction, IEnumerable<long> imageIds, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    protected override Task LockModelsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
     protected override Task InsertBoxesAsync(
         DbConnection connection, DbTransaction transaction, long? modelId, IEnumerable<(long ImageId, BoxData Box)> boxes, CancellationToken cancellationToken)
     {

@@ -3,6 +3,7 @@ using DbUp;
 using DbUp.Builder;
 using DbUp.Engine;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Labeling.Schema;
 
@@ -24,11 +25,15 @@ public sealed record MigrationResult(IReadOnlyList<string> Applied, IReadOnlyLis
 /// <summary>
 /// Applies the versioned <c>.sql</c> migrations embedded in this assembly (<c>sqlite/*.sql</c>,
 /// <c>postgres/*.sql</c>) with DbUp. Applying twice is a no-op: DbUp records each script in its
-/// journal table <c>schemaversions</c>.
+/// journal table <c>schemaversions</c>. On PostgreSQL the upgrade holds an advisory lock, so hosts that start together
+/// migrate one after the other.
 /// </summary>
 public static class Migrator
 {
     private static readonly Assembly Scripts = typeof(Migrator).Assembly;
+
+    /// <summary>The advisory lock key the PostgreSQL upgrade holds: "Labeling" in ASCII, fixed so every host takes the same one.</summary>
+    internal const long MigrationLockKey = 0x4C6162656C696E67;
 
     /// <summary>Brings the database at <paramref name="connectionString"/> up to date. Throws <see cref="MigrationException"/> on failure.</summary>
     public static MigrationResult Apply(DatabaseProvider provider, string connectionString)
@@ -39,6 +44,49 @@ public static class Migrator
             PrepareSqlite(connectionString);
         }
 
+        if (provider == DatabaseProvider.Postgres)
+        {
+            return WithPostgresMigrationLock(connectionString, () => Upgrade(provider, connectionString));
+        }
+
+        return Upgrade(provider, connectionString);
+    }
+
+    // Two hosts starting on an empty database would both create the same tables (one fails with "already exists"): the
+    // upgrade runs under a session advisory lock, so the second waits and then finds every script applied. A host that
+    // dies mid-upgrade ends its session, which releases the lock.
+    private static MigrationResult WithPostgresMigrationLock(string connectionString, Func<MigrationResult> upgrade)
+    {
+        // Not pooled: the connection lives for this one upgrade, and closing it ends the session (and so the lock) for sure.
+        using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        try
+        {
+            connection.Open();
+            using var take = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", connection);
+            take.Parameters.AddWithValue("key", MigrationLockKey);
+            take.CommandTimeout = 0; // as long as the other host's migration takes
+            take.ExecuteNonQuery();
+        }
+        catch (NpgsqlException e)
+        {
+            throw new MigrationException(null, e);
+        }
+
+        try
+        {
+            return upgrade();
+        }
+        finally
+        {
+            // Released on the connection that took it (a session lock), before the connection closes anyway.
+            using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(@key)", connection);
+            release.Parameters.AddWithValue("key", MigrationLockKey);
+            release.ExecuteNonQuery();
+        }
+    }
+
+    private static MigrationResult Upgrade(DatabaseProvider provider, string connectionString)
+    {
         var folder = provider == DatabaseProvider.Sqlite ? "sqlite" : "postgres";
         UpgradeEngineBuilder builder = provider == DatabaseProvider.Sqlite
             ? DeployChanges.To.SqliteDatabase(connectionString)

@@ -250,7 +250,7 @@ public abstract class BootstrapDemoContract : IAsyncDisposable
         var straight = await retrainer.RunAsync(options, "straight", null, Ct);
         if (straight.Decision.Promote)
         {
-            Assert.Equal(parent, await store.RollbackModelAsync(Ct));
+            Assert.Equal(parent, await store.RollbackModelAsync(straight.Version, Ct));
         }
 
         using (var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct))

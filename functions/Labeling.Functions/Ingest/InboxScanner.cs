@@ -128,9 +128,9 @@ public sealed partial class InboxScanner
 
     /// <summary>
     /// Sends every pending image (of <paramref name="dataset"/>, or all) to the label queue in messages of
-    /// <see cref="IngestOptions.LabelBatchSize"/> ids and marks them queued; returns the messages sent.
-    /// A crash between a send and the status update leaves those images pending, so a later call sends
-    /// them again: a duplicate message, which idempotent workers absorb.
+    /// <see cref="IngestOptions.LabelBatchSize"/> ids, each batch claimed first (<see cref="ILabelStore.ClaimPendingAsync"/>):
+    /// of a scan, a relabel and another host enqueueing at once, each image goes in one message. Returns the messages sent.
+    /// A send that fails gives its images back (pending); the next call sends them.
     /// </summary>
     public Task<int> EnqueuePendingAsync(string? dataset, CancellationToken cancellationToken) =>
         EnqueuePendingAsync(dataset, weakTagsFirst: false, cancellationToken);
@@ -144,17 +144,17 @@ public sealed partial class InboxScanner
         var sent = 0;
         if (weakTagsFirst)
         {
-            sent += await EnqueueAsync(dataset, (name, after, limit, ct) => _store.GetImageIdsWithWeakTagsAsync(ImageStatus.Pending, name, after, limit, ct), cancellationToken);
+            sent += await EnqueueAsync(dataset, weakTagsOnly: true, cancellationToken);
         }
 
         // Images queued by the first pass are no longer pending: this pass sends the rest.
-        return sent + await EnqueueAsync(dataset, (name, after, limit, ct) => _store.GetImageIdsByStatusAsync(ImageStatus.Pending, name, after, limit, ct), cancellationToken);
+        return sent + await EnqueueAsync(dataset, weakTagsOnly: false, cancellationToken);
     }
 
     // Dataset control (docs/workers.md): each dataset's images go to its priority's queue, one dataset per message, with
-    // its id and generation; a paused dataset queues nothing. An image is marked queued only while the generation it was
-    // sent under is current, so a cancel that comes between the send and the mark leaves it pending, never stuck queued.
-    private async Task<int> EnqueueAsync(string? dataset, Func<string, long, int, CancellationToken, Task<IReadOnlyList<long>>> pending, CancellationToken cancellationToken)
+    // its id and generation; a paused dataset queues nothing. A batch is claimed only while the generation it is sent under
+    // is current (the claim locks the dataset row, as a cancel does), so a cancel never leaves an image stuck queued.
+    private async Task<int> EnqueueAsync(string? dataset, bool weakTagsOnly, CancellationToken cancellationToken)
     {
         IReadOnlyList<DatasetControlRecord> datasets = dataset is null
             ? await _store.ListDatasetControlsAsync(cancellationToken)
@@ -172,27 +172,21 @@ public sealed partial class InboxScanner
             var afterId = 0L;
             while (true)
             {
-                var ids = await pending(control.Name, afterId, _options.LabelBatchSize, cancellationToken);
+                var batch = Guid.Empty;
+                var ids = await _store.ClaimPendingAsync(control.Id, control.Generation, afterId, _options.LabelBatchSize, weakTagsOnly, async (claimed, ct) =>
+                {
+                    var message = LabelMessage.Create(claimed, control.Id, control.Generation);
+                    await queue.SendAsync(message.ToJson(), null, ct);
+                    batch = message.Batch;
+                }, cancellationToken);
                 if (ids.Count == 0)
                 {
-                    break;
+                    break; // nothing left, or the dataset was cancelled or moved meanwhile (a new generation)
                 }
 
-                var message = LabelMessage.Create(ids, control.Id, control.Generation);
-                await queue.SendAsync(message.ToJson(), null, cancellationToken);
-                var marked = await _store.MarkQueuedAsync(control.Id, control.Generation, ids, cancellationToken);
-                LogBatchQueued(message.Batch, ids.Count, queue.Name);
+                LogBatchQueued(batch, ids.Count, queue.Name);
                 sent++;
                 afterId = ids[^1];
-                if (marked < ids.Count)
-                {
-                    // Paused, cancelled or moved meanwhile: the message just sent is deferred or dropped by the workers.
-                    var now = await _store.GetDatasetControlAsync(control.Id, cancellationToken);
-                    if (now is null || now.State == DatasetState.Paused || now.Generation != control.Generation)
-                    {
-                        break;
-                    }
-                }
             }
         }
 

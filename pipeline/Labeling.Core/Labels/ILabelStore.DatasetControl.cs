@@ -33,6 +33,19 @@ public partial interface ILabelStore
     Task<int> MarkQueuedAsync(long datasetId, long generation, IReadOnlyList<long> imageIds, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Claims up to <paramref name="limit"/> pending images of dataset <paramref name="datasetId"/> (in id order after
+    /// <paramref name="afterId"/>; with <paramref name="weakTagsOnly"/> only those with a weak tag), marks them queued
+    /// (counting an attempt) only while the dataset's generation is still <paramref name="generation"/>, and hands their
+    /// ids to <paramref name="send"/>. One atomic update claims them, so of any number of callers at once (the scan, a
+    /// relabel, another host) each image goes to one. Nothing is lost: when <paramref name="send"/> throws, the images are
+    /// pending again and the exception propagates. Returns the ids claimed and sent, in id order; empty when none is
+    /// pending or the generation moved on (a cancel or a priority change came first).
+    /// </summary>
+    Task<IReadOnlyList<long>> ClaimPendingAsync(
+        long datasetId, long generation, long afterId, int limit, bool weakTagsOnly,
+        Func<IReadOnlyList<long>, CancellationToken, Task> send, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Takes the lease of label batch <paramref name="batch"/> of dataset <paramref name="datasetId"/> for
     /// <paramref name="duration"/>, only while the dataset's other live leases are below its cap (always, without a cap).
     /// A lease the same batch holds already (a redelivered message) is taken over. False: the cap is reached.

@@ -88,8 +88,13 @@ public partial interface ILabelStore
     /// <summary>The active model (the one workers label with), or null when none is.</summary>
     Task<ModelRecord?> GetActiveModelAsync(CancellationToken cancellationToken);
 
-    /// <summary>Makes model <paramref name="version"/> the active one; the previously active model becomes retired, in one transaction.</summary>
-    Task ActivateModelAsync(string version, CancellationToken cancellationToken);
+    /// <summary>
+    /// Makes model <paramref name="version"/> the active one unless it is already; the previously active model becomes
+    /// retired, in one transaction that no other change of the active model interleaves with. False (nothing changed)
+    /// when <paramref name="version"/> was active already.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No such model.</exception>
+    Task<bool> ActivateModelAsync(string version, CancellationToken cancellationToken);
 
     /// <summary>Stores <paramref name="metricsJson"/> (a JSON object: the gate's evaluation) on model <paramref name="version"/>, replacing what was there.</summary>
     /// <exception cref="ArgumentException">The text is not a JSON object.</exception>
@@ -101,11 +106,22 @@ public partial interface ILabelStore
     Task RejectModelAsync(string version, string reason, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Makes the previously active model (the retired model activated most recently) active again and marks the
-    /// current one rejected with reason "rolled back" (so a second rollback goes one further back), in one
-    /// transaction; returns the version now active, or null (nothing changed) when no model was active before.
+    /// Marks model <paramref name="version"/> rejected with <paramref name="reason"/> only while its status is still
+    /// <paramref name="expected"/> (a conditional update: a model promoted or rejected meanwhile is left alone).
+    /// False (nothing changed) when it no longer is.
     /// </summary>
-    Task<string?> RollbackModelAsync(CancellationToken cancellationToken);
+    /// <exception cref="ArgumentException"><paramref name="expected"/> is <see cref="ModelStatus.Active"/> (roll back first).</exception>
+    /// <exception cref="InvalidOperationException">No such model.</exception>
+    Task<bool> RejectModelAsync(string version, string reason, ModelStatus expected, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Rolls back from model <paramref name="version"/>, only while it is the active model: the previously active model
+    /// (the retired model activated most recently) becomes active again and <paramref name="version"/> rejected with reason
+    /// "rolled back", in one transaction. Returns the version now active, or null (nothing changed) when
+    /// <paramref name="version"/> is not the active model (a second rollback of the same model changes nothing) or no
+    /// model was active before it.
+    /// </summary>
+    Task<string?> RollbackModelAsync(string version, CancellationToken cancellationToken);
 
     /// <summary>Ids of images in <paramref name="status"/> (of one dataset, or all), in id order after <paramref name="afterId"/>: a page of at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<long>> GetImageIdsByStatusAsync(ImageStatus status, string? dataset, long afterId, int limit, CancellationToken cancellationToken);

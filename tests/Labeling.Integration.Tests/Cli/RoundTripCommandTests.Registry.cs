@@ -17,9 +17,16 @@ public sealed partial class RoundTripCommandTests
         Assert.Equal(1, refused.Code);
         Assert.Contains("roll back", refused.Err, StringComparison.Ordinal);
 
+        // Activating the active model again changes nothing, and says so.
+        Assert.False((await RunJsonAsync("models", "activate", "v2")).GetProperty("changed").GetBoolean());
+
         // Roll back: v1 again, v2 rejected as rolled back; a second rollback has nowhere to go and says so.
-        var rollback = await RunJsonAsync("models", "rollback");
+        var rollback = await RunJsonAsync("models", "rollback", "v2");
         Assert.Equal(("v1", "v2"), (rollback.GetProperty("active").GetString(), rollback.GetProperty("rolledBack").GetString()));
+        // Naming the model: a rollback of v2 typed after someone else rolled it back changes nothing.
+        var stale = await RunAsync("models", "rollback", "v2");
+        Assert.Equal(1, stale.Code);
+        Assert.Contains("v2 is not the active model (v1 is): nothing rolled back.", stale.Err, StringComparison.Ordinal);
         var nowhere = await RunAsync("models", "rollback");
         Assert.Equal(1, nowhere.Code);
         Assert.Contains("nothing to roll back to", nowhere.Err, StringComparison.Ordinal);

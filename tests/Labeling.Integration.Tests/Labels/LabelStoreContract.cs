@@ -286,20 +286,20 @@ public abstract partial class LabelStoreContract
     public async Task RollbackModel_ReactivatesThePreviousModel_StepByStep_AndStopsAtTheFirst()
     {
         var store = await CreateStoreAsync();
-        Assert.Null(await store.RollbackModelAsync(Ct));
+        Assert.Null(await store.RollbackModelAsync("v1", Ct));
         foreach (var v in new[] { "v1", "v2", "v3" })
         {
             await store.RegisterModelAsync(new NewModel(v, "region-embedding/1", $"models/{v}.onnx", v), Ct);
             await store.ActivateModelAsync(v, Ct);
         }
 
-        Assert.Equal("v2", await store.RollbackModelAsync(Ct));
+        Assert.Equal("v2", await store.RollbackModelAsync("v3", Ct));
         Assert.Equal("v2", (await store.GetActiveModelAsync(Ct))!.Version);
         var v3 = (await store.GetModelAsync("v3", Ct))!;
         Assert.Equal((ModelStatus.Rejected, "rolled back"), (v3.Status, v3.StatusReason));
 
-        Assert.Equal("v1", await store.RollbackModelAsync(Ct));
-        Assert.Null(await store.RollbackModelAsync(Ct)); // v1 was the first: nothing before it, nothing changes
+        Assert.Equal("v1", await store.RollbackModelAsync("v2", Ct));
+        Assert.Null(await store.RollbackModelAsync("v1", Ct)); // v1 was the first: nothing before it, nothing changes
         Assert.Equal("v1", (await store.GetActiveModelAsync(Ct))!.Version);
         Assert.Single(await store.ListModelsAsync(Ct), m => m.Status == ModelStatus.Active);
     }
@@ -312,9 +312,9 @@ public abstract partial class LabelStoreContract
         await store.RegisterModelAsync(new NewModel("v2", "region-embedding/1", "models/v2.onnx", "b"), Ct);
         Assert.Null(await store.GetActiveModelAsync(Ct));
 
-        await store.ActivateModelAsync("v1", Ct);
-        await store.ActivateModelAsync("v2", Ct);
-        await store.ActivateModelAsync("v2", Ct);
+        Assert.True(await store.ActivateModelAsync("v1", Ct));
+        Assert.True(await store.ActivateModelAsync("v2", Ct));
+        Assert.False(await store.ActivateModelAsync("v2", Ct)); // active already: nothing changes
 
         Assert.Equal("v2", (await store.GetActiveModelAsync(Ct))!.Version);
         Assert.Equal(ModelStatus.Retired, (await store.GetModelAsync("v1", Ct))!.Status);

@@ -47,6 +47,52 @@ public sealed class MigrationTests(PostgresFixture postgres) : IDisposable
     }
 
     [Fact]
+    public async Task Postgres_SeveralHostsMigratingAnEmptyDatabaseAtOnce_AllSucceed_AndEachScriptRunsOnce()
+    {
+        const int rounds = 5;
+        const int hosts = 4;
+        var scripts = Migrator.ScriptNames(DatabaseProvider.Postgres);
+        var failures = new List<string>();
+        for (var round = 0; round < rounds; round++)
+        {
+            var connectionString = await postgres.Server.CreateDatabaseAsync("race", Ct);
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var runs = Enumerable.Range(0, hosts).Select(_ => Task.Run(async () =>
+            {
+                await start.Task;
+                try
+                {
+                    return (Result: Migrator.Apply(DatabaseProvider.Postgres, connectionString), Error: (string?)null);
+                }
+                catch (MigrationException e)
+                {
+                    return (Result: (MigrationResult?)null, Error: e.Message);
+                }
+            }, Ct)).ToArray();
+            start.SetResult();
+            var results = await Task.WhenAll(runs);
+            // The hosts' pooled connections would stay open (idle) for minutes; the server's connection slots are shared by every test.
+            using (var pooled = new Npgsql.NpgsqlConnection(connectionString))
+            {
+                Npgsql.NpgsqlConnection.ClearPool(pooled);
+            }
+
+            failures.AddRange(results.Where(r => r.Error is not null).Select(r => $"round {round}: {r.Error}"));
+            if (results.All(r => r.Result is not null))
+            {
+                // Between them the hosts applied every script once; the last to take the lock found all applied.
+                Assert.Equal(scripts, results.SelectMany(r => r.Result!.Applied).Order(StringComparer.Ordinal));
+                await using var database = LabelsDatabase.Create(new DatabaseOptions { Provider = DatabaseProvider.Postgres, ConnectionString = connectionString });
+                Assert.Equal(scripts.Count, int.Parse((await ScalarListAsync(database.DataSource, "SELECT count(*) FROM schemaversions")).Single(), System.Globalization.CultureInfo.InvariantCulture));
+                var indexes = await ScalarListAsync(database.DataSource, "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()");
+                Assert.All(RequiredIndexes, index => Assert.Contains(index, indexes));
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {rounds * hosts} concurrent migrations failed: {string.Join(" | ", failures.Take(5))}");
+    }
+
+    [Fact]
     public void BothDialects_HaveTheSameMigrationSteps()
     {
         var sqlite = Migrator.ScriptNames(DatabaseProvider.Sqlite).Select(n => n.Split('/')[1]);
