@@ -83,6 +83,8 @@ public sealed partial class OnnxDetector : IDetector
         }
 
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        // The bytes were checked as ONNX: never let ONNX Runtime read them as its own .ort format instead.
+        sessionOptions.AddSessionConfigEntry("session.load_model_format", "ONNX");
         if (options.IntraOpThreads > 0)
         {
             sessionOptions.IntraOpNumThreads = options.IntraOpThreads;

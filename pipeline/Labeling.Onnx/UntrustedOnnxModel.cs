@@ -27,6 +27,12 @@ public static class UntrustedOnnxModel
     {
         ArgumentNullException.ThrowIfNull(bytes);
         ArgumentNullException.ThrowIfNull(fileName);
+        // ONNX Runtime also loads its own flatbuffer format (".ort", "ORTM" at offset 4), which these checks cannot read.
+        if (bytes.Length >= 8 && bytes.AsSpan(4, 4).SequenceEqual("ORTM"u8))
+        {
+            throw new OnnxModelRefusedException(fileName, "it is an ONNX Runtime format (.ort) file, not ONNX, which is refused.");
+        }
+
         ModelProto model;
         try
         {

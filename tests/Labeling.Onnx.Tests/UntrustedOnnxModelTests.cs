@@ -169,6 +169,15 @@ public sealed class UntrustedOnnxModelTests
     }
 
     [Fact]
+    public void OnnxRuntimesOwnFormat_IsRefused()
+    {
+        byte[] ort = [0x1c, 0, 0, 0, (byte)'O', (byte)'R', (byte)'T', (byte)'M', 0x14, 0, 0x1c, 0, 0x04, 0, 0x08, 0];
+
+        Assert.Equal("m.ort: it is an ONNX Runtime format (.ort) file, not ONNX, which is refused.",
+            Assert.Throws<OnnxModelRefusedException>(() => UntrustedOnnxModel.Parse(ort, "m.ort")).Message);
+    }
+
+    [Fact]
     public void BytesThatAreNotProtobuf_AreNotAModel()
     {
         var error = Assert.Throws<InvalidDataException>(() => UntrustedOnnxModel.Parse([0xff, 0xff, 0xff, 0xff], "junk.onnx"));
