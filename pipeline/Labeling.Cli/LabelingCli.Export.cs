@@ -388,7 +388,12 @@ public static partial class LabelingCli
                 await CopyImagesAsync(blobs, copies, imagesTo, cancellationToken);
             }
 
-            // Complete: the labels join DIR/labels (an earlier export's files for other images stay).
+            // Complete: the labels become DIR/labels, or join it (an earlier export's files for other images stay).
+            if (Directory.Exists(staging) && !Directory.Exists(labels))
+            {
+                Directory.Move(staging, labels);
+            }
+
             foreach (var file in Directory.Exists(staging) ? Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories) : [])
             {
                 var target = Path.Combine(labels, Path.GetRelativePath(staging, file));

@@ -11,38 +11,70 @@ public static class ModelFileReader
     /// <exception cref="OnnxModelRefusedException">The file is over <paramref name="maxBytes"/>.</exception>
     public static byte[] Read(string path, long maxBytes)
     {
+        using var stream = Open(path, maxBytes, useAsync: false, out var buffer);
+        using (buffer)
+        {
+            var chunk = new byte[1 << 16];
+            int read;
+            while ((read = stream.Read(chunk)) > 0)
+            {
+                Append(buffer, chunk, read, stream, path, maxBytes);
+            }
+
+            return Bytes(buffer);
+        }
+    }
+
+    /// <inheritdoc cref="Read"/>
+    public static async ValueTask<byte[]> ReadAsync(string path, long maxBytes, CancellationToken cancellationToken)
+    {
+        var stream = Open(path, maxBytes, useAsync: true, out var buffer);
+        await using (stream.ConfigureAwait(false))
+        using (buffer)
+        {
+            var chunk = new byte[1 << 16];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                Append(buffer, chunk, read, stream, path, maxBytes);
+            }
+
+            return Bytes(buffer);
+        }
+    }
+
+    private static FileStream Open(string path, long maxBytes, bool useAsync, out MemoryStream buffer)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var name = Path.GetFileName(path);
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
         }
 
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        var length = stream.Length;
-        if (length > maxBytes)
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync);
+        if (stream.Length > maxBytes)
         {
-            throw TooLarge(name, length, maxBytes);
+            var length = stream.Length;
+            stream.Dispose();
+            throw TooLarge(Path.GetFileName(path), length, maxBytes);
         }
 
-        // Read to the end, not to the size seen above: a file that grows meanwhile is still cut off at the limit.
-        using var buffer = new MemoryStream((int)length);
-        var chunk = new byte[1 << 16];
-        long total = 0;
-        int read;
-        while ((read = stream.Read(chunk)) > 0)
-        {
-            total += read;
-            if (total > maxBytes)
-            {
-                throw TooLarge(name, Math.Max(total, stream.Length), maxBytes);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
+        buffer = new MemoryStream((int)stream.Length);
+        return stream;
     }
+
+    // Reads go to the end, not to the size seen at open: a file that grows meanwhile is still cut off at the limit.
+    private static void Append(MemoryStream buffer, byte[] chunk, int read, FileStream stream, string path, long maxBytes)
+    {
+        if (buffer.Length + read > maxBytes)
+        {
+            throw TooLarge(Path.GetFileName(path), Math.Max(buffer.Length + read, stream.Length), maxBytes);
+        }
+
+        buffer.Write(chunk, 0, read);
+    }
+
+    private static byte[] Bytes(MemoryStream buffer) => buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
 
     /// <summary>The refusal of a <paramref name="size"/>-byte model over <paramref name="maxBytes"/>.</summary>
     public static OnnxModelRefusedException TooLarge(string name, long size, long maxBytes) =>

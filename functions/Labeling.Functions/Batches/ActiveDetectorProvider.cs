@@ -196,7 +196,7 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
         var path = Path.Combine(folder, expected + ".onnx");
         if (File.Exists(path))
         {
-            var cached = Read(record, path);
+            var cached = await ReadAsync(record, path, cancellationToken);
             if (Convert.ToHexStringLower(SHA256.HashData(cached)) == expected)
             {
                 return cached;
@@ -206,7 +206,7 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
         }
 
         await DownloadAsync(record, expected, folder, path, cancellationToken);
-        var model = Read(record, path);
+        var model = await ReadAsync(record, path, cancellationToken);
         if (Convert.ToHexStringLower(SHA256.HashData(model)) != expected)
         {
             throw new ActiveModelException($"Model {record.Version}: the cached copy '{path}' changed after it was downloaded; refusing to load it.");
@@ -215,11 +215,11 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
         return model;
     }
 
-    private byte[] Read(ModelRecord record, string path)
+    private async Task<byte[]> ReadAsync(ModelRecord record, string path, CancellationToken cancellationToken)
     {
         try
         {
-            return ModelFileReader.Read(path, _detectorOptions.MaxModelBytes);
+            return await ModelFileReader.ReadAsync(path, _detectorOptions.MaxModelBytes, cancellationToken);
         }
         catch (Labeling.Onnx.OnnxModelRefusedException e)
         {

@@ -67,7 +67,7 @@ public static class ModelRegistration
         DetectorInfo info;
         try
         {
-            bytes = ModelFileReader.Read(path, maxModelBytes);
+            bytes = await ModelFileReader.ReadAsync(path, maxModelBytes, cancellationToken).ConfigureAwait(false);
             using var detector = OnnxDetector.Load(bytes, Path.GetFileName(path), new DetectorOptions { IntraOpThreads = 1, MaxModelBytes = maxModelBytes });
             info = detector.Info;
         }
