@@ -79,7 +79,7 @@ public sealed partial class OnnxDetector : IDetector
         }
         catch (InvalidDataException e)
         {
-            throw new DetectorContractException($"ONNX Runtime cannot load '{name}': {e.Message}.", e);
+            throw new DetectorContractException($"{e.Message}: cannot load it.", e);
         }
 
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
