@@ -26,7 +26,8 @@ public static class FunctionsServiceCollectionExtensions
         services.AddOptions<IngestOptions>().Bind(configuration.GetSection("Ingest")).Validate(Valid<IngestOptions>(o => o.Validate())).ValidateOnStart();
         services.AddOptions<LabelBatchOptions>().Bind(configuration.GetSection(LabelBatchOptions.Section)).Validate(Valid<LabelBatchOptions>(o => o.Validate())).ValidateOnStart();
         services.AddOptions<LabelWorkerOptions>().Bind(configuration.GetSection(LabelWorkerOptions.Section)).Validate(Valid<LabelWorkerOptions>(o => o.Validate())).ValidateOnStart();
-        services.AddOptions<DetectorOptions>().Bind(configuration.GetSection(DetectorOptions.Section));
+        services.AddOptions<DetectorOptions>().Bind(configuration.GetSection(DetectorOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DetectorOptions>, DetectorOptionsValidation>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<InboxScanner>();
         services.TryAddSingleton<Functions.Failures.FailureRecovery>();
@@ -56,6 +57,12 @@ public static class FunctionsServiceCollectionExtensions
                 labelQueues.ByPriority);
         });
         return services;
+    }
+
+    private sealed class DetectorOptionsValidation : IValidateOptions<DetectorOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, DetectorOptions options) =>
+            options.Validate() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
     }
 
     // The options classes validate themselves by throwing; options validation wants a bool.

@@ -311,6 +311,12 @@ public static partial class LabelingCli
     /// Writes YOLO labels: per image DIR/labels/&lt;blob path without extension&gt;.txt with a line
     /// <c>class cx cy w h</c> per box (normalised, clamped to the image; empty for an image without
     /// boxes), and DIR/classes.txt (line n = class n). Boxes are queried image by image.
+    /// YOLO pairs <c>images/x.jpg</c> with <c>labels/x.txt</c>, so two images of one folder whose names differ only in
+    /// their extension (<c>x.jpg</c>, <c>x.png</c>) would share a label file: with <paramref name="imagesTo"/> the later
+    /// one is copied as <c>x_png.png</c> beside <c>labels/…/x_png.txt</c> (with a warning); without it the export is
+    /// refused, since a renamed label file would pair with no image. Labels are written to a staging folder and moved
+    /// into DIR/labels only when the export is complete, so a refused export leaves an earlier one as it was; the
+    /// staging folder is also how a clash is seen, with nothing kept in memory per image.
     /// </summary>
     private static async Task<ExportSummary> ExportYoloAsync(ServiceProvider services, BoxQuery query, string folder, string? imagesTo, TextWriter error, CancellationToken cancellationToken)
     {
@@ -319,48 +325,88 @@ public static partial class LabelingCli
         var skipped = new HashSet<long>();
         var classes = new Dictionary<string, int>(StringComparer.Ordinal);
         var labels = Path.Combine(folder, "labels");
+        var staging = Path.Combine(folder, $".labels-{Guid.NewGuid():N}");
         long images = 0, annotations = 0;
-        await foreach (var imagePage in ExportImagesAsync(store, blobs, query.Dataset, skipped, error, cancellationToken))
+        try
         {
-            foreach (var (image, width, height) in imagePage)
+            await foreach (var imagePage in ExportImagesAsync(store, blobs, query.Dataset, skipped, error, cancellationToken))
             {
-                var file = Path.Combine(labels, Path.ChangeExtension(image.BlobPath.Replace('/', Path.DirectorySeparatorChar), ".txt"));
-                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-                await using (var writer = new StreamWriter(file))
+                var copies = new List<(ExportImage Image, string Name)>(imagePage.Count);
+                foreach (var exported in imagePage)
                 {
-                    long after = 0;
-                    while (true)
+                    var (image, width, height) = exported;
+                    var name = YoloName(staging, image.BlobPath);
+                    if (name != image.BlobPath)
                     {
-                        var page = await store.QueryBoxesAsync(query with { ImageId = image.Id, AfterId = after }, cancellationToken);
-                        foreach (var box in page.Boxes)
+                        var shared = $"labels/{Path.ChangeExtension(image.BlobPath, ".txt")}";
+                        if (imagesTo is null)
                         {
-                            if (!classes.TryGetValue(box.ClassName, out var classId))
+                            throw new CliException(
+                                $"{image.BlobPath} would be labelled by {shared}, which an image of the same name with another extension in that folder has already (YOLO pairs an image with the label file of its name without the extension): export with --copy-images, which copies it as {Path.GetFileName(name)} beside {Path.GetFileName(Path.ChangeExtension(name, ".txt"))}, or rename one of them.");
+                        }
+
+                        await error.WriteLineAsync($"warning: {image.BlobPath} is exported as images/{name} with labels/{Path.ChangeExtension(name, ".txt")}: {shared} belongs to an image of the same name with another extension.");
+                    }
+
+                    var file = Path.Combine(staging, Path.ChangeExtension(name, ".txt").Replace('/', Path.DirectorySeparatorChar));
+                    Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                    await using (var writer = new StreamWriter(new FileStream(file, FileMode.CreateNew, FileAccess.Write)))
+                    {
+                        long after = 0;
+                        while (true)
+                        {
+                            var page = await store.QueryBoxesAsync(query with { ImageId = image.Id, AfterId = after }, cancellationToken);
+                            foreach (var box in page.Boxes)
                             {
-                                classId = classes.Count;
-                                classes.Add(box.ClassName, classId);
+                                if (!classes.TryGetValue(box.ClassName, out var classId))
+                                {
+                                    classId = classes.Count;
+                                    classes.Add(box.ClassName, classId);
+                                }
+
+                                float x1 = Math.Clamp(box.X1, 0, width), x2 = Math.Clamp(box.X2, 0, width);
+                                float y1 = Math.Clamp(box.Y1, 0, height), y2 = Math.Clamp(box.Y2, 0, height);
+                                await writer.WriteLineAsync(string.Join(' ',
+                                    classId.ToString(CultureInfo.InvariantCulture),
+                                    Yolo((x1 + x2) / 2 / width), Yolo((y1 + y2) / 2 / height), Yolo((x2 - x1) / width), Yolo((y2 - y1) / height)));
+                                annotations++;
                             }
 
-                            float x1 = Math.Clamp(box.X1, 0, width), x2 = Math.Clamp(box.X2, 0, width);
-                            float y1 = Math.Clamp(box.Y1, 0, height), y2 = Math.Clamp(box.Y2, 0, height);
-                            await writer.WriteLineAsync(string.Join(' ',
-                                classId.ToString(CultureInfo.InvariantCulture),
-                                Yolo((x1 + x2) / 2 / width), Yolo((y1 + y2) / 2 / height), Yolo((x2 - x1) / width), Yolo((y2 - y1) / height)));
-                            annotations++;
-                        }
+                            if (page.NextAfterId is not { } next)
+                            {
+                                break;
+                            }
 
-                        if (page.NextAfterId is not { } next)
-                        {
-                            break;
+                            after = next;
                         }
-
-                        after = next;
                     }
+
+                    copies.Add((exported, name));
+                    images++;
                 }
 
-                images++;
+                await CopyImagesAsync(blobs, copies, imagesTo, cancellationToken);
             }
 
-            await CopyImagesAsync(blobs, imagePage, imagesTo, cancellationToken);
+            // Complete: the labels become DIR/labels, or join it (an earlier export's files for other images stay).
+            if (Directory.Exists(staging) && !Directory.Exists(labels))
+            {
+                Directory.Move(staging, labels);
+            }
+
+            foreach (var file in Directory.Exists(staging) ? Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories) : [])
+            {
+                var target = Path.Combine(labels, Path.GetRelativePath(staging, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Move(file, target, overwrite: true);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
         }
 
         Directory.CreateDirectory(folder);
@@ -368,17 +414,47 @@ public static partial class LabelingCli
         return new ExportSummary(images, annotations, classes.Count, skipped.Count);
     }
 
+    /// <summary>
+    /// The path an image takes in a YOLO export: its blob path, unless the label file of that name is taken in
+    /// <paramref name="staging"/> (an image of the same name, another extension): then <c>x_png.png</c>, <c>x_png_2.png</c>, ….
+    /// </summary>
+    private static string YoloName(string staging, string blobPath)
+    {
+        bool Free(string candidate) => !File.Exists(Path.Combine(staging, Path.ChangeExtension(candidate, ".txt").Replace('/', Path.DirectorySeparatorChar)));
+        if (Free(blobPath))
+        {
+            return blobPath;
+        }
+
+        var slash = blobPath.LastIndexOf('/');
+        var folder = slash < 0 ? "" : blobPath[..(slash + 1)];
+        var extension = Path.GetExtension(blobPath);
+        var stem = $"{Path.GetFileNameWithoutExtension(blobPath)}_{extension.TrimStart('.')}";
+        for (var n = 1; ; n++)
+        {
+            var candidate = folder + stem + (n == 1 ? "" : "_" + n.ToString(CultureInfo.InvariantCulture)) + extension;
+            if (Free(candidate))
+            {
+                return candidate;
+            }
+        }
+    }
+
     /// <summary>Copies each image of <paramref name="page"/> from the blob store to <paramref name="folder"/>/&lt;blob path&gt; (nothing when null).</summary>
-    private static async Task CopyImagesAsync(IBlobStore blobs, IReadOnlyList<ExportImage> page, string? folder, CancellationToken cancellationToken)
+    private static Task CopyImagesAsync(IBlobStore blobs, IReadOnlyList<ExportImage> page, string? folder, CancellationToken cancellationToken) =>
+        CopyImagesAsync(blobs, [.. page.Select(i => (i, i.Image.BlobPath))], folder, cancellationToken);
+
+    /// <summary>Copies each image of <paramref name="page"/> from the blob store to <paramref name="folder"/>/&lt;its name&gt; (nothing when null).</summary>
+    private static async Task CopyImagesAsync(IBlobStore blobs, IReadOnlyList<(ExportImage Image, string Name)> page, string? folder, CancellationToken cancellationToken)
     {
         if (folder is null)
         {
             return;
         }
 
-        foreach (var image in page)
+        foreach (var (image, name) in page)
         {
-            var file = Path.Combine(folder, image.Image.BlobPath.Replace('/', Path.DirectorySeparatorChar));
+            var file = Path.Combine(folder, name.Replace('/', Path.DirectorySeparatorChar));
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             await using var source = await blobs.OpenReadAsync(image.Image.BlobPath, cancellationToken);
             await using var target = File.Create(file);

@@ -107,12 +107,13 @@ public static partial class LabelingCli
         return command;
     }
 
-    /// <summary>What <c>models add</c> and <c>train --register</c> do: <see cref="ModelRegistration.RegisterFileAsync(ILabelStore, IBlobStore, string, string, bool, CancellationToken)"/>.</summary>
+    /// <summary>What <c>models add</c> and <c>train --register</c> do: <see cref="ModelRegistration.RegisterFileAsync(ILabelStore, IBlobStore, string, string, bool, long?, long, CancellationToken)"/>, within Detector:MaxModelBytes.</summary>
     private static async Task<(long Id, string Contract, DetectorInfo Info, string BlobName, string Sha256)> RegisterModelFileAsync(
         IServiceProvider services, FileInfo file, string version, bool activate, CancellationToken cancellationToken)
     {
+        var detector = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DetectorOptions>>().Value;
         var model = await ModelRegistration.RegisterFileAsync(
-            services.GetRequiredService<ILabelStore>(), services.GetRequiredService<IBlobStore>(), file.FullName, version, activate, cancellationToken);
+            services.GetRequiredService<ILabelStore>(), services.GetRequiredService<IBlobStore>(), file.FullName, version, activate, parentId: null, detector.MaxModelBytes, cancellationToken);
         return (model.Id, model.Contract, model.Info, model.BlobName, model.Sha256);
     }
 

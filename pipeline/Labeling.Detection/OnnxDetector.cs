@@ -1,4 +1,5 @@
 using Labeling.Imaging;
+using Labeling.Onnx;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
@@ -30,18 +31,60 @@ public sealed partial class OnnxDetector : IDetector
 
     public string ExecutionProvider { get; }
 
-    /// <summary>Loads <paramref name="modelPath"/>; throws <see cref="DetectorContractException"/> when it follows neither contract.</summary>
+    /// <summary>
+    /// Loads <paramref name="modelPath"/>, read once within <see cref="DetectorOptions.MaxModelBytes"/>; see
+    /// <see cref="Load(byte[], string, DetectorOptions, ILogger?)"/>.
+    /// </summary>
     public static OnnxDetector Load(string modelPath, DetectorOptions options, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelPath);
         ArgumentNullException.ThrowIfNull(options);
-        logger ??= NullLogger.Instance;
-        if (!File.Exists(modelPath))
+        byte[] model;
+        try
         {
-            throw new FileNotFoundException($"Model file '{modelPath}' does not exist.", modelPath);
+            model = ModelFileReader.Read(modelPath, options.MaxModelBytes);
+        }
+        catch (OnnxModelRefusedException e)
+        {
+            throw new DetectorContractException(e.Message, e);
+        }
+
+        return Load(model, Path.GetFileName(modelPath), options, logger);
+    }
+
+    /// <summary>
+    /// Loads a model from its bytes, after checking them (<see cref="UntrustedOnnxModel"/>: no external data, no
+    /// functions of its own, no operators outside the standard domain; at most <see cref="DetectorOptions.MaxModelBytes"/>):
+    /// ONNX Runtime only ever sees bytes that passed. <paramref name="name"/> is what errors call the model.
+    /// </summary>
+    /// <exception cref="DetectorContractException">The model is refused, is not ONNX, or follows neither contract.</exception>
+    public static OnnxDetector Load(byte[] model, string name, DetectorOptions options, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(options);
+        logger ??= NullLogger.Instance;
+        try
+        {
+            if (model.Length > options.MaxModelBytes)
+            {
+                throw ModelFileReader.TooLarge(name, model.Length, options.MaxModelBytes);
+            }
+
+            UntrustedOnnxModel.Parse(model, name);
+        }
+        catch (OnnxModelRefusedException e)
+        {
+            throw new DetectorContractException(e.Message, e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DetectorContractException($"{e.Message}: cannot load it.", e);
         }
 
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        // The bytes were checked as ONNX: never let ONNX Runtime read them as its own .ort format instead.
+        sessionOptions.AddSessionConfigEntry("session.load_model_format", "ONNX");
         if (options.IntraOpThreads > 0)
         {
             sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
@@ -51,11 +94,12 @@ public sealed partial class OnnxDetector : IDetector
         InferenceSession session;
         try
         {
-            session = new InferenceSession(modelPath, sessionOptions);
+            // From the checked bytes, not the path: what ONNX Runtime loads is what was checked.
+            session = new InferenceSession(model, sessionOptions);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new DetectorContractException($"ONNX Runtime cannot load '{Path.GetFileName(modelPath)}': {e.Message}", e);
+            throw new DetectorContractException($"ONNX Runtime cannot load '{name}': {e.Message}", e);
         }
 
         try
@@ -70,11 +114,11 @@ public sealed partial class OnnxDetector : IDetector
             var outputs = session.OutputMetadata;
             if (info.Contract == DetectorContract.RegionEmbedding)
             {
-                foreach (var name in new[] { "boxes", "objectness", "embeddings" })
+                foreach (var output in new[] { "boxes", "objectness", "embeddings" })
                 {
-                    if (!outputs.ContainsKey(name))
+                    if (!outputs.ContainsKey(output))
                     {
-                        throw new DetectorContractException($"A {DetectorInfo.RegionEmbeddingContract} model has outputs boxes, objectness and embeddings; '{name}' is missing.");
+                        throw new DetectorContractException($"A {DetectorInfo.RegionEmbeddingContract} model has outputs boxes, objectness and embeddings; '{output}' is missing.");
                     }
                 }
             }
@@ -83,7 +127,7 @@ public sealed partial class OnnxDetector : IDetector
                 throw new DetectorContractException("A fixed-vocabulary model's first output is [B,4+C,N].");
             }
 
-            Log.Loaded(logger, Path.GetFileName(modelPath), info.Contract == DetectorContract.RegionEmbedding ? DetectorInfo.RegionEmbeddingContract : DetectorInfo.FixedVocabularyContract, info.InputWidth, info.InputHeight, provider);
+            Log.Loaded(logger, name, info.Contract == DetectorContract.RegionEmbedding ? DetectorInfo.RegionEmbeddingContract : DetectorInfo.FixedVocabularyContract, info.InputWidth, info.InputHeight, provider);
             return new OnnxDetector(session, info, provider, logger);
         }
         catch

@@ -81,7 +81,7 @@ public sealed class PythonCheckerTests : IDisposable
         Assert.Contains("NoSuchOperator", output, StringComparison.Ordinal);
     }
 
-    private static async Task<(int ExitCode, string Output)> RunPythonAsync(CancellationToken cancellationToken, params string[] arguments)
+    internal static async Task<(int ExitCode, string Output)> RunPythonAsync(CancellationToken cancellationToken, params string[] arguments)
     {
         if (!File.Exists(Python))
         {

@@ -13,8 +13,9 @@ namespace Labeling.Functions.Batches;
 /// <summary>
 /// Serves the active model (<see cref="ILabelStore.GetActiveModelAsync"/>): its file is downloaded from
 /// the blob store (<see cref="ModelRecord.BlobUri"/> is the blob name, e.g. <c>models/v1.onnx</c>) into
-/// <see cref="LabelBatchOptions.ModelCacheFolder"/> as <c>{sha256}.onnx</c>, checked against
-/// <see cref="ModelRecord.Sha256"/>, and loaded with <see cref="OnnxDetector.Load"/>. The detector is
+/// <see cref="LabelBatchOptions.ModelCacheFolder"/> as <c>{sha256}.onnx</c> (refused over
+/// <see cref="DetectorOptions.MaxModelBytes"/>), read once, checked against <see cref="ModelRecord.Sha256"/>, and those
+/// bytes checked and loaded with <see cref="OnnxDetector.Load(byte[], string, DetectorOptions, Microsoft.Extensions.Logging.ILogger?)"/>. The detector is
 /// kept per model; when another model becomes active the next <see cref="AcquireAsync"/> loads it and
 /// swaps it in, and the old detector is disposed when its last lease is.
 /// </summary>
@@ -144,11 +145,12 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
             throw new ActiveModelException($"Model {record.Version} follows '{record.Contract}'; label batches are served by {DetectorInfo.RegionEmbeddingContract} models only for now.");
         }
 
-        var path = await EnsureFileAsync(record, cancellationToken);
+        var model = await ReadVerifiedAsync(record, cancellationToken);
         OnnxDetector detector;
         try
         {
-            detector = OnnxDetector.Load(path, _detectorOptions, _logger);
+            // Loaded from the bytes whose hash was just checked, under the blob's name: the cached file is not opened again.
+            detector = OnnxDetector.Load(model, record.BlobUri, _detectorOptions, _logger);
         }
         catch (DetectorContractException e)
         {
@@ -185,7 +187,8 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
         throw new ActiveModelException($"No text encoder for embedding space '{space}': label batches support hashbow-D spaces only for now.");
     }
 
-    private async Task<string> EnsureFileAsync(ModelRecord record, CancellationToken cancellationToken)
+    /// <summary>The model file's bytes, from the cache or downloaded into it, with the registered sha256; read once, within <see cref="DetectorOptions.MaxModelBytes"/>.</summary>
+    private async Task<byte[]> ReadVerifiedAsync(ModelRecord record, CancellationToken cancellationToken)
     {
         var expected = record.Sha256.ToLowerInvariant();
         var folder = Path.GetFullPath(_options.ModelCacheFolder);
@@ -193,15 +196,43 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
         var path = Path.Combine(folder, expected + ".onnx");
         if (File.Exists(path))
         {
-            await using var cached = File.OpenRead(path);
-            if (Convert.ToHexStringLower(await SHA256.HashDataAsync(cached, cancellationToken)) == expected)
+            var cached = await ReadAsync(record, path, cancellationToken);
+            if (Convert.ToHexStringLower(SHA256.HashData(cached)) == expected)
             {
-                return path;
+                return cached;
             }
 
             Log.CacheCorrupt(_logger, path);
         }
 
+        await DownloadAsync(record, expected, folder, path, cancellationToken);
+        var model = await ReadAsync(record, path, cancellationToken);
+        if (Convert.ToHexStringLower(SHA256.HashData(model)) != expected)
+        {
+            throw new ActiveModelException($"Model {record.Version}: the cached copy '{path}' changed after it was downloaded; refusing to load it.");
+        }
+
+        return model;
+    }
+
+    private async Task<byte[]> ReadAsync(ModelRecord record, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ModelFileReader.ReadAsync(path, _detectorOptions.MaxModelBytes, cancellationToken);
+        }
+        catch (Labeling.Onnx.OnnxModelRefusedException e)
+        {
+            throw Refused(record, e);
+        }
+    }
+
+    private static ActiveModelException Refused(ModelRecord record, Labeling.Onnx.OnnxModelRefusedException e) =>
+        new($"Model {record.Version} ('{record.BlobUri}') cannot be loaded: {e.Message}", e);
+
+    private async Task DownloadAsync(ModelRecord record, string expected, string folder, string path, CancellationToken cancellationToken)
+    {
+        var limit = _detectorOptions.MaxModelBytes;
         var staging = Path.Combine(folder, $".{expected}.{Guid.NewGuid():N}.tmp");
         try
         {
@@ -209,6 +240,12 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
             Stream source;
             try
             {
+                // Refused from the blob's size before a byte is downloaded, and cut off at the limit while downloading.
+                if (await _blobs.GetPropertiesAsync(record.BlobUri, cancellationToken) is { } properties && properties.Size > limit)
+                {
+                    throw Refused(record, ModelFileReader.TooLarge(record.BlobUri, properties.Size, limit));
+                }
+
                 source = await _blobs.OpenReadAsync(record.BlobUri, cancellationToken);
             }
             catch (BlobNotFoundException e)
@@ -225,9 +262,16 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
             {
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 var buffer = new byte[1 << 16];
+                long total = 0;
                 int read;
                 while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
                 {
+                    total += read;
+                    if (total > limit)
+                    {
+                        throw Refused(record, ModelFileReader.TooLarge(record.BlobUri, total, limit));
+                    }
+
                     hash.AppendData(buffer, 0, read);
                     await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 }
@@ -243,7 +287,6 @@ public sealed partial class ActiveDetectorProvider : IActiveDetector, IDisposabl
 
             File.Move(staging, path, overwrite: true);
             Log.Downloaded(_logger, record.Version, record.BlobUri, path);
-            return path;
         }
         finally
         {

@@ -17,9 +17,11 @@ public sealed record RegisteredModel(long Id, string Version, string Contract, D
 
 /// <summary>
 /// Puts an ONNX model file into the registry, the one way every caller does it (<c>labeling models add</c>,
-/// <c>labeling train --register</c>, the bootstrap demo): load it (it must meet a detector contract), hash it,
-/// upload it to <c>models/&lt;version&gt;.onnx</c>, read the blob back and check the hash, and only then register
-/// (and optionally activate) it, so a half-written upload never becomes a registered model. The trainer's files beside
+/// <c>labeling train --register</c>, the bootstrap demo): read it once (within <see cref="DetectorOptions.MaxModelBytes"/>),
+/// and from those bytes check and load it (it must pass <see cref="Labeling.Onnx.UntrustedOnnxModel"/> and meet a
+/// detector contract), hash it and upload it to <c>models/&lt;version&gt;.onnx</c>, so a file changed meanwhile is never
+/// what gets registered; read the blob back and check the hash, and only then register (and optionally activate) it,
+/// so a half-written upload never becomes a registered model. The trainer's files beside
 /// the model (<c>NAME.weights</c>, <c>NAME.config.json</c>) go up too, as <c>models/&lt;version&gt;.weights</c> and
 /// <c>.config.json</c>: the retrain job warm-starts from them.
 /// </summary>
@@ -38,8 +40,13 @@ public static class ModelRegistration
         RegisterFileAsync(store, blobs, path, version, activate, parentId: null, cancellationToken);
 
     /// <summary>As above, recording <paramref name="parentId"/> (the model it was trained from) in the registry.</summary>
+    public static Task<RegisteredModel> RegisterFileAsync(
+        ILabelStore store, IBlobStore blobs, string path, string version, bool activate, long? parentId, CancellationToken cancellationToken) =>
+        RegisterFileAsync(store, blobs, path, version, activate, parentId, DetectorOptions.DefaultMaxModelBytes, cancellationToken);
+
+    /// <summary>As above, refusing a file over <paramref name="maxModelBytes"/> (<see cref="DetectorOptions.MaxModelBytes"/>).</summary>
     public static async Task<RegisteredModel> RegisterFileAsync(
-        ILabelStore store, IBlobStore blobs, string path, string version, bool activate, long? parentId, CancellationToken cancellationToken)
+        ILabelStore store, IBlobStore blobs, string path, string version, bool activate, long? parentId, long maxModelBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(blobs);
@@ -55,11 +62,22 @@ public static class ModelRegistration
             throw new InvalidOperationException($"Version '{version}' must be 1–128 letters, digits, '.', '-' or '_'.");
         }
 
+        // One read: the bytes checked are the bytes hashed and uploaded.
+        byte[] bytes;
         DetectorInfo info;
         try
         {
-            using var detector = OnnxDetector.Load(path, new DetectorOptions { IntraOpThreads = 1 });
+            bytes = await ModelFileReader.ReadAsync(path, maxModelBytes, cancellationToken).ConfigureAwait(false);
+            using var detector = OnnxDetector.Load(bytes, Path.GetFileName(path), new DetectorOptions { IntraOpThreads = 1, MaxModelBytes = maxModelBytes });
             info = detector.Info;
+        }
+        catch (Labeling.Onnx.OnnxModelRefusedException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+        catch (DetectorContractException e) when (e.InnerException is Labeling.Onnx.OnnxModelRefusedException)
+        {
+            throw new InvalidOperationException(e.Message, e); // names the file and the reason already
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -72,19 +90,12 @@ public static class ModelRegistration
             throw new InvalidOperationException($"Model version '{version}' is registered already.");
         }
 
-        string sha256;
-        var stream = File.OpenRead(path);
-        await using (stream.ConfigureAwait(false))
-        {
-            sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
-        }
-
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
         await blobs.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
         var blobName = $"models/{version}.onnx";
-        stream = File.OpenRead(path);
-        await using (stream.ConfigureAwait(false))
+        using (var upload = new MemoryStream(bytes, writable: false))
         {
-            await blobs.WriteAsync(blobName, stream, overwrite: true, cancellationToken).ConfigureAwait(false);
+            await blobs.WriteAsync(blobName, upload, overwrite: true, cancellationToken).ConfigureAwait(false);
         }
 
         string stored;

@@ -6,6 +6,7 @@ using Labeling.Labels;
 using Labeling.Sql;
 using Labeling.Testing;
 using Labeling.Vocabulary;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -164,9 +165,81 @@ public sealed class ActiveDetectorProviderTests : IAsyncDisposable
         Assert.Contains("models/nowhere.onnx", e.Message, StringComparison.Ordinal);
     }
 
+    private async Task<string> UploadFileAsync(string blobName, string path)
+    {
+        await _blobs.CreateIfNotExistsAsync(Ct);
+        var bytes = await File.ReadAllBytesAsync(path, Ct);
+        using var content = new MemoryStream(bytes);
+        await _blobs.WriteAsync(blobName, content, overwrite: true, Ct);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
+    }
+
+    [Fact]
+    public async Task Acquire_ActiveModelWithExternalData_IsUnusable_EvenWithItsDataFileBesideTheCachedCopy()
+    {
+        // The data file sits where the worker's copy lands, so ONNX Runtime would find it: only our check refuses.
+        var cache = Directory.CreateDirectory(Path.Combine(_folder.Path, "cache")).FullName;
+        var path = HostileModels.Detector(Path.Combine(_folder.Path, "external.onnx"));
+        HostileModels.MoveToExternalData(path, "boxes_const", "boxes_const.bin", dataFolder: cache);
+        await RegisterAndActivateAsync("v1", "models/v1.onnx", await UploadFileAsync("models/v1.onnx", path));
+        using var provider = Provider();
+
+        var e = await Assert.ThrowsAsync<ActiveModelException>(() => provider.AcquireAsync(Ct));
+
+        Assert.Equal(
+            "Model v1 ('models/v1.onnx') cannot be loaded: models/v1.onnx: initializer 'boxes_const' stores its data outside the file (external data, location 'boxes_const.bin'), which is refused.",
+            e.Message);
+    }
+
+    [Fact]
+    public async Task Acquire_NewActiveModelWithAForeignOperator_KeepsThePreviousOne_AndReportsWhy()
+    {
+        await RegisterAndActivateAsync("v1", "models/v1.onnx", await UploadModelAsync("models/v1.onnx"));
+        using var provider = Provider();
+        using (var first = await provider.AcquireAsync(Ct))
+        {
+            Assert.Equal("v1", first.Model.Version);
+        }
+
+        var path = HostileModels.Detector(Path.Combine(_folder.Path, "foreign.onnx"));
+        HostileModels.RouteOutputThrough(path, "objectness", "com.microsoft", "Gelu");
+        await RegisterAndActivateAsync("v2", "models/v2.onnx", await UploadFileAsync("models/v2.onnx", path));
+
+        using var kept = await provider.AcquireAsync(Ct);
+
+        Assert.Equal("v1", kept.Model.Version);
+        Assert.Equal("v2", provider.LastLoadFailure?.Version);
+        Assert.Equal(
+            "Model v2 ('models/v2.onnx') cannot be loaded: models/v2.onnx: node 'Gelu_objectness' runs operator 'Gelu' of domain 'com.microsoft', which is refused: a detector model uses the standard ONNX operators (domain ai.onnx) only.",
+            provider.LastLoadFailure!.Reason);
+    }
+
+    [Fact]
+    public async Task Acquire_ModelOverMaxModelBytes_IsRefusedFromTheBlobSize_WithoutDownloadingIt()
+    {
+        var sha = await UploadModelAsync("models/v1.onnx");
+        await RegisterAndActivateAsync("v1", "models/v1.onnx", sha);
+        var size = (await _blobs.GetPropertiesAsync("models/v1.onnx", Ct))!.Size;
+        // Bound from configuration as the worker host does.
+        var detector = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Detector:IntraOpThreads"] = "1", ["Detector:MaxModelBytes"] = (size - 1).ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            .Build().GetSection(DetectorOptions.Section).Get<DetectorOptions>()!;
+        using var provider = new ActiveDetectorProvider(
+            _store, _blobs, Options.Create(new LabelBatchOptions { ModelCacheFolder = Path.Combine(_folder.Path, "cache") }), Options.Create(detector), NullLogger<ActiveDetectorProvider>.Instance);
+
+        var e = await Assert.ThrowsAsync<ActiveModelException>(() => provider.AcquireAsync(Ct));
+
+        Assert.Equal(
+            $"Model v1 ('models/v1.onnx') cannot be loaded: models/v1.onnx: the file is {N0(size)} bytes, over the limit of {N0(size - 1)} bytes (Detector:MaxModelBytes), which is refused.",
+            e.Message);
+        Assert.Empty(Directory.Exists(Path.Combine(_folder.Path, "cache")) ? Directory.GetFiles(Path.Combine(_folder.Path, "cache")) : []);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _database.DisposeAsync();
         _folder.Dispose();
     }
+
+    private static string N0(long value) => value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -117,11 +117,12 @@ public abstract partial class LabelBatchHandlerContract : IAsyncDisposable
     private string ModelFile() => PersonUnicornModel.Write(Folder.Path);
 
     /// <summary>Uploads the model as models/v1.onnx (registered with <paramref name="registeredSha"/>, else its real hash) and activates it; uploads and registers the images, tagged "person" and "unicorn", queued.</summary>
-    private async Task<Seeded> SeedAsync(int maxDequeueCount = 5, bool hostile = true, string? registeredSha = null, IEnumerable<string>? missingBlobs = null, bool activate = true)
+    private async Task<Seeded> SeedAsync(
+        int maxDequeueCount = 5, bool hostile = true, string? registeredSha = null, IEnumerable<string>? missingBlobs = null, bool activate = true, string? modelFile = null)
     {
         var backend = await CreateBackendAsync(maxDequeueCount);
         var store = backend.Store;
-        var modelBytes = await File.ReadAllBytesAsync(ModelFile(), Ct);
+        var modelBytes = await File.ReadAllBytesAsync(modelFile ?? ModelFile(), Ct);
         using (var content = new MemoryStream(modelBytes))
         {
             await backend.Blobs.WriteAsync("models/v1.onnx", content, overwrite: false, Ct);
@@ -417,6 +418,32 @@ public abstract partial class LabelBatchHandlerContract : IAsyncDisposable
         Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i => Assert.Equal((ImageStatus.Queued, (string?)null), (i.Status, i.LastError)));
         Assert.Equal(0, await seeded.Backend.Queues.GetQueue(seeded.Queue.PoisonQueueName).GetApproximateCountAsync(Ct));
         Assert.Equal(1, await seeded.Queue.GetApproximateCountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Handle_ActiveModelRefusedAsUntrusted_PutsTheMessageBack_AndWaitsAsModelUnusable_WithoutFailingAnImage()
+    {
+        // It loads in ONNX Runtime as it is (a com.microsoft operator): only the model checks keep it out.
+        var model = ModelFile();
+        HostileModels.RouteOutputThrough(model, "objectness", "com.microsoft", "Gelu");
+        var seeded = await SeedAsync(maxDequeueCount: 2, hostile: false, modelFile: model);
+        var (handler, readiness) = Parts(seeded.Backend, maxDequeueCount: 2);
+        await seeded.Queue.SendAsync(LabelMessage.Create([.. seeded.Ids.Values]).ToJson(), null, Ct);
+
+        for (var delivery = 0; delivery < 3; delivery++)
+        {
+            var message = await ReceiveOneAsync(seeded.Queue);
+            Assert.Equal(1, message.DequeueCount);
+
+            Assert.Equal(LabelBatchOutcome.Deferred, await handler.HandleAsync(message, seeded.Queue, Ct));
+        }
+
+        Assert.Equal((false, LabelWaitReason.ModelUnusable), (readiness.State.Ready, readiness.State.Reason));
+        Assert.Equal(
+            "Model v1 ('models/v1.onnx') cannot be loaded: models/v1.onnx: node 'Gelu_objectness' runs operator 'Gelu' of domain 'com.microsoft', which is refused: a detector model uses the standard ONNX operators (domain ai.onnx) only.",
+            readiness.State.Detail);
+        Assert.All(await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct), i => Assert.Equal((ImageStatus.Queued, (string?)null), (i.Status, i.LastError)));
+        Assert.Equal(0, await seeded.Backend.Queues.GetQueue(seeded.Queue.PoisonQueueName).GetApproximateCountAsync(Ct));
     }
 
     [Fact]

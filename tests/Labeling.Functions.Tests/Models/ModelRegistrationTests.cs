@@ -125,6 +125,53 @@ public sealed class ModelRegistrationTests : IDisposable
         Assert.Null(await _store.GetActiveModelAsync(Ct));
     }
 
+    [Fact]
+    public async Task RegisterFile_SwappedForAnotherFileAfterItWasChecked_UploadsAndHashesTheBytesThatWereChecked()
+    {
+        var file = PersonUnicornModel.Write(_folder.Path);
+        var checkedBytes = await File.ReadAllBytesAsync(file, Ct);
+        var hostile = HostileModels.Detector(Path.Combine(_folder.Path, "hostile.onnx"));
+        HostileModels.MoveToExternalData(hostile, "boxes_const", "boxes_const.bin");
+        // The registry is asked whether the version is free only after the file was checked: swap the file then.
+        var swapping = SwapOnVersionLookup.Create(_store, () => File.Copy(hostile, file, overwrite: true));
+
+        var model = await ModelRegistration.RegisterFileAsync(swapping, _blobs, file, "v1", activate: true, Ct);
+
+        Assert.NotEqual(checkedBytes, await File.ReadAllBytesAsync(file, Ct)); // the swap happened
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(checkedBytes)), model.Sha256);
+        await using var stored = await _blobs.OpenReadAsync(model.BlobName, Ct);
+        using var copy = new MemoryStream();
+        await stored.CopyToAsync(copy, Ct);
+        Assert.Equal(checkedBytes, copy.ToArray());
+    }
+
+    /// <summary>A real label store that runs an action the first time a model version is looked up.</summary>
+    public class SwapOnVersionLookup : System.Reflection.DispatchProxy
+    {
+        private ILabelStore _inner = null!;
+        private Action? _onLookup;
+
+        public static ILabelStore Create(ILabelStore inner, Action onLookup)
+        {
+            var proxy = Create<ILabelStore, SwapOnVersionLookup>();
+            var swap = (SwapOnVersionLookup)(object)proxy;
+            swap._inner = inner;
+            swap._onLookup = onLookup;
+            return proxy;
+        }
+
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args)
+        {
+            ArgumentNullException.ThrowIfNull(targetMethod);
+            if (targetMethod.Name == nameof(ILabelStore.GetModelAsync))
+            {
+                Interlocked.Exchange(ref _onLookup, null)?.Invoke();
+            }
+
+            return targetMethod.Invoke(_inner, args);
+        }
+    }
+
     /// <summary>A real store whose writes lose their last byte (a truncated upload the storage reported as done).</summary>
     private sealed class CorruptingBlobStore(IBlobStore inner) : IBlobStore
     {
