@@ -271,7 +271,7 @@ public sealed partial class InboxScanner
             tag = run.CheckTag(folders[(folders.LastIndexOf('/') + 1)..], $"{BlobName.Printable(name)}: folder");
         }
 
-        batch.Add(new Candidate(name, dataset, tag, item.ContentMd5, item.ETag));
+        batch.Add(new Candidate(name, dataset, tag, item.ETag, item.Size));
     }
 
     private async Task FlushAsync(ScanRun run, List<Candidate> batch, string last, CancellationToken cancellationToken)
@@ -302,15 +302,23 @@ public sealed partial class InboxScanner
 
     private async Task RegisterAsync(ScanRun run, List<Candidate> batch, CancellationToken cancellationToken)
     {
-        // Paths registered before (an earlier pass) cost one lookup per batch, not a write each.
-        var known = await _store.GetImageIdsByPathAsync(batch.Select(c => c.Name).ToList(), cancellationToken);
+        // Paths registered before (an earlier pass) cost one lookup per batch, not a write each; only those whose
+        // version (ETag, length) differs from the one they were hashed from are read again.
+        var known = await _store.GetImageBlobsAsync(batch.Select(c => c.Name).ToList(), cancellationToken);
         var tags = new List<ImageTag>();
+        var rehash = batch.Where(c => known.TryGetValue(c.Name, out var stored) && NeedsRehash(c, stored)).Select(c => (c, known[c.Name])).ToList();
+        if (rehash.Count > 0)
+        {
+            // Before the new paths: a copy in this batch of a re-hashed legacy (MD5) image is then found as a duplicate.
+            await RehashAsync(run, rehash, cancellationToken);
+        }
+
         foreach (var group in batch.GroupBy(c => c.Dataset, StringComparer.Ordinal))
         {
             var fresh = new List<Candidate>();
             foreach (var candidate in group)
             {
-                var existing = known.TryGetValue(candidate.Name, out var byPath) ? byPath : await KnownDuplicateAsync(candidate, cancellationToken);
+                var existing = known.TryGetValue(candidate.Name, out var stored) ? stored.ImageId : await KnownDuplicateAsync(candidate, cancellationToken);
                 if (existing is { } id)
                 {
                     run.AlreadyRegistered++;
@@ -337,15 +345,25 @@ public sealed partial class InboxScanner
             var registering = new List<Candidate>(fresh.Count);
             foreach (var candidate in fresh)
             {
-                var hash = candidate.ContentMd5 ?? await ContentHashAsync(candidate.Name, cancellationToken);
+                cocoImages.TryGetValue(candidate.Name, out var coco);
+                var (hash, tooLarge) = await HashAsync(candidate, withMd5: false, cancellationToken);
+                if (tooLarge is not null)
+                {
+                    // Registered, not skipped: the image is listed in `labeling failures` with its reason, and a smaller
+                    // file dropped under the same name later is re-hashed and labelled.
+                    run.Problem($"{BlobName.Printable(candidate.Name)}: registered as failed, {tooLarge}");
+                    images.Add(new NewImage(candidate.Name, TooLargeMarker(candidate), coco?.Width, coco?.Height, coco?.Split, candidate.ETag, candidate.Size, tooLarge));
+                    registering.Add(candidate);
+                    continue;
+                }
+
                 if (hash is null)
                 {
                     run.Problem($"{BlobName.Printable(candidate.Name)}: skipped, it was deleted while the scan ran");
                     continue;
                 }
 
-                cocoImages.TryGetValue(candidate.Name, out var coco);
-                images.Add(new NewImage(candidate.Name, hash, coco?.Width, coco?.Height, coco?.Split));
+                images.Add(new NewImage(candidate.Name, hash.Sha256, coco?.Width, coco?.Height, coco?.Split, candidate.ETag, candidate.Size));
                 registering.Add(candidate);
             }
 
@@ -394,6 +412,108 @@ public sealed partial class InboxScanner
         LogBatchRegistered(batch.Count, batch[^1].Name);
     }
 
+    // A known path is read again only when its listing shows another version than the one it was hashed from, or its
+    // hash is no SHA-256 yet (rows from before migration 0005, or an image registered while over the size limit).
+    private bool NeedsRehash(Candidate candidate, ImageBlob stored)
+    {
+        var sameVersion = string.Equals(stored.ETag, candidate.ETag, StringComparison.Ordinal) && stored.Size == candidate.Size;
+        if (sameVersion && (ContentHash.IsSha256(stored.ContentHash) || (IsTooLargeMarker(stored.ContentHash) && candidate.Size > _options.MaxImageBytes)))
+        {
+            return false;
+        }
+
+        // A legacy row over the limit cannot be checked without reading it whole: it stays as it is until it changes.
+        return !(stored.ETag is null && candidate.Size > _options.MaxImageBytes);
+    }
+
+    private async Task RehashAsync(ScanRun run, List<(Candidate Candidate, ImageBlob Stored)> rehash, CancellationToken cancellationToken)
+    {
+        var updates = new List<ImageContent>(rehash.Count);
+        var names = new Dictionary<long, string>();
+        foreach (var (candidate, stored) in rehash)
+        {
+            var (hash, tooLarge) = await HashAsync(candidate, withMd5: ContentHash.IsLegacyMd5(stored.ContentHash), cancellationToken);
+            if (tooLarge is not null)
+            {
+                updates.Add(new ImageContent(stored.ImageId, TooLargeMarker(candidate), candidate.ETag, candidate.Size, Changed: true, tooLarge));
+            }
+            else if (hash is null)
+            {
+                run.Problem($"{BlobName.Printable(candidate.Name)}: not re-hashed, it was deleted while the scan ran");
+                continue;
+            }
+            else
+            {
+                var same = string.Equals(hash.Sha256, stored.ContentHash, StringComparison.Ordinal)
+                    || string.Equals(hash.Md5, stored.ContentHash, StringComparison.Ordinal);
+                updates.Add(new ImageContent(stored.ImageId, hash.Sha256, candidate.ETag, candidate.Size, Changed: !same));
+            }
+
+            names[stored.ImageId] = candidate.Name;
+        }
+
+        var changed = updates.Where(u => u.Changed).Select(u => u.ImageId).ToHashSet();
+        foreach (var result in await _store.UpdateContentAsync(updates, cancellationToken))
+        {
+            var blob = BlobName.Printable(names[result.ImageId]);
+            switch (result.Outcome)
+            {
+                case ContentUpdateOutcome.Reset:
+                    run.Changed++;
+                    var failed = updates.First(u => u.ImageId == result.ImageId).FailReason;
+                    if (failed is null)
+                    {
+                        LogContentChanged(blob, result.ImageId);
+                    }
+                    else
+                    {
+                        run.Problem($"{blob}: its new bytes were not read, {failed}; image {result.ImageId} is failed");
+                    }
+
+                    break;
+                case ContentUpdateOutcome.DuplicateContent when changed.Contains(result.ImageId):
+                    run.Changed++;
+                    run.Problem($"{blob}: its new bytes are those of image {result.DuplicateOf}; image {result.ImageId} is failed (duplicate-content)");
+                    break;
+                case ContentUpdateOutcome.DuplicateContent:
+                    run.Problem($"{blob}: has the bytes of image {result.DuplicateOf} too (both registered before SHA-256 hashing); its hash stays the old MD5");
+                    break;
+            }
+        }
+    }
+
+    /// <summary>SHA-256 of the candidate's bytes, read through a stream that stops at the size limit; or why it is refused (from the listing's size, or because it grew while read); null hash: deleted.</summary>
+    private async Task<(ContentHashes? Hash, string? TooLarge)> HashAsync(Candidate candidate, bool withMd5, CancellationToken cancellationToken)
+    {
+        if (candidate.Size > _options.MaxImageBytes)
+        {
+            return (null, TooLargeReason(candidate.Size, _options.MaxImageBytes));
+        }
+
+        try
+        {
+            return (await ContentHash.ComputeAsync(_blobs, candidate.Name, _options.MaxImageBytes, withMd5, cancellationToken), null);
+        }
+        catch (BlobTooLargeException)
+        {
+            return (null, TooLargeReason(null, _options.MaxImageBytes));
+        }
+    }
+
+    /// <summary>The failure reason of an image over <see cref="IngestOptions.MaxImageBytes"/> (<c>too-large: …</c>); the label worker gives the same.</summary>
+    public static string TooLargeReason(long? size, long limit) => size is { } bytes
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"too-large: {bytes} bytes is over the {limit}-byte limit (Ingest:MaxImageBytes)")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"too-large: it grew past the {limit}-byte limit while it was read (Ingest:MaxImageBytes)");
+
+    // An image over the limit is never read, so it has no content hash: it gets one that names its path and version
+    // and can never equal a SHA-256 (so it is re-hashed once the file or the limit changes).
+    private const string TooLargeMarkerPrefix = "too-large:";
+
+    private static string TooLargeMarker(Candidate candidate) =>
+        TooLargeMarkerPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{candidate.Name}\n{candidate.ETag}")))[..32];
+
+    private static bool IsTooLargeMarker(string hash) => hash.StartsWith(TooLargeMarkerPrefix, StringComparison.Ordinal);
+
     private async Task<long?> KnownDuplicateAsync(Candidate candidate, CancellationToken cancellationToken)
     {
         var alias = await _store.GetCheckpointAsync(DuplicateScope(candidate.Name), cancellationToken);
@@ -419,33 +539,6 @@ public sealed partial class InboxScanner
         }
 
         return ids;
-    }
-
-    // The listing's MD5 is missing for some Azure uploads (block blobs put without Content-MD5): ask, else hash the bytes.
-    private async Task<string?> ContentHashAsync(string name, CancellationToken cancellationToken)
-    {
-        var properties = await _blobs.GetPropertiesAsync(name, cancellationToken);
-        if (properties is null)
-        {
-            return null;
-        }
-
-        if (properties.ContentMd5 is { } md5)
-        {
-            return md5;
-        }
-
-        try
-        {
-            await using var stream = await _blobs.OpenReadAsync(name, cancellationToken);
-#pragma warning disable CA5351 // MD5 identifies content the way the stores' Content-MD5 does; it is not a security boundary.
-            return Convert.ToHexStringLower(await MD5.HashDataAsync(stream, cancellationToken));
-#pragma warning restore CA5351
-        }
-        catch (BlobNotFoundException)
-        {
-            return null;
-        }
     }
 
     private async Task ApplyMetadataAsync(ScanRun run, string dataset, CancellationToken cancellationToken)
@@ -696,7 +789,7 @@ public sealed partial class InboxScanner
         return blob;
     }
 
-    private sealed record Candidate(string Name, string Dataset, string? Tag, string? ContentMd5, string ETag);
+    private sealed record Candidate(string Name, string Dataset, string? Tag, string ETag, long Size);
 
     private sealed class FileCounts(string file)
     {
@@ -738,6 +831,8 @@ public sealed partial class InboxScanner
         public int Created { get; set; }
 
         public int AlreadyRegistered { get; set; }
+
+        public int Changed { get; set; }
 
         public int Duplicates { get; set; }
 
@@ -841,7 +936,7 @@ public sealed partial class InboxScanner
                 problems.Add($"… and {ProblemCount - _problems.Count} more problems (see the log)");
             }
 
-            return new ScanReport(Listed, Created, AlreadyRegistered, Duplicates, TagsAdded, HumanBoxes, messages, problems);
+            return new ScanReport(Listed, Created, AlreadyRegistered, Changed, Duplicates, TagsAdded, HumanBoxes, messages, problems);
         }
     }
 }

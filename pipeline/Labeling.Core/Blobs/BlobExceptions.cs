@@ -23,3 +23,13 @@ public sealed class BlobAlreadyExistsException(string container, string name, Ex
     public string Container { get; } = container;
     public string Name { get; } = name;
 }
+
+/// <summary>A read went past the byte limit set for it (<see cref="LengthLimitedStream"/>): the blob is bigger than allowed, or grew while it was read.</summary>
+public sealed class BlobTooLargeException(long limit, string? name = null)
+    : IOException(name is null
+        ? $"The content is over the {limit:N0}-byte limit."
+        : $"Blob '{Labeling.Blobs.BlobName.Printable(name)}' is over the {limit:N0}-byte limit.")
+{
+    /// <summary>The limit, in bytes.</summary>
+    public long Limit { get; } = limit;
+}

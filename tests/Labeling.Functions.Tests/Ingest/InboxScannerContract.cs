@@ -532,6 +532,136 @@ public abstract class InboxScannerContract
         Assert.Equal(0, next.ImagesCreated);
     }
 
+    private static string Sha256(string content) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(content)));
+
+    /// <summary>Writes what a worker would for <paramref name="path"/>: one pseudo box of "fox" by model <paramref name="version"/>, the tag grounded.</summary>
+    protected static async Task<long> LabelAsync(Backend backend, string path, string version = "v1")
+    {
+        var model = await backend.Store.GetModelAsync(version, Ct) is { } known
+            ? known.Id
+            : await backend.Store.RegisterModelAsync(new NewModel(version, "region-embedding/1", $"models/{version}.onnx", new string('a', 64)), Ct);
+        var id = await IdAsync(backend, path);
+        var fox = (await backend.Store.EnsureClassesAsync(["fox"], Ct))["fox"];
+        await backend.Store.AddTagsAsync([new ImageTag(id, "fox")], Ct);
+        await backend.Store.WriteLabelsAsync(model, [new ImageLabels(id, [new BoxData(fox, 1, 2, 30, 40, 0.9f, BoxSource.Pseudo)], [new TagGrounding(fox, TagState.Grounded)], 64, 48)], Ct);
+        return model;
+    }
+
+    [Fact]
+    public async Task NewImages_AreIdentifiedByTheSha256OfTheirBytes()
+    {
+        var b = await CreateBackendAsync();
+        await PutAsync(b.Blobs, "inbox/sha/a.jpg", "some bytes");
+
+        await CreateScanner(b).ScanAsync(Ct);
+
+        var image = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/sha/a.jpg")], Ct));
+        Assert.Equal(Sha256("some bytes"), image.ContentHash);
+    }
+
+    [Fact]
+    public async Task KnownPathOverwrittenWithOtherBytes_IsRehashed_AndBackToPending_WithoutItsOldModelBoxes()
+    {
+        var b = await CreateBackendAsync();
+        await PutAsync(b.Blobs, "inbox/re/fox/a.jpg", "old bytes");
+        await PutAsync(b.Blobs, "inbox/re/fox/b.jpg", "other image");
+        var scanner = CreateScanner(b);
+        await scanner.ScanAsync(Ct);
+        await DrainAsync(b);
+        await LabelAsync(b, "inbox/re/fox/a.jpg");
+        await LabelAsync(b, "inbox/re/fox/b.jpg");
+        var a = await IdAsync(b, "inbox/re/fox/a.jpg");
+
+        await PutAsync(b.Blobs, "inbox/re/fox/a.jpg", "new bytes");
+        var report = await scanner.ScanAsync(Ct);
+
+        var images = (await b.Store.GetImagesAsync([a, await IdAsync(b, "inbox/re/fox/b.jpg")], Ct)).ToDictionary(i => i.BlobPath);
+        var changed = images["inbox/re/fox/a.jpg"];
+        Assert.Equal((ImageStatus.Queued, (long?)null, Sha256("new bytes")), (changed.Status, changed.LabelledByModelId, changed.ContentHash));
+        Assert.Empty((await b.Store.QueryBoxesAsync(new BoxQuery { ImageId = a }, Ct)).Boxes);
+        Assert.Equal(TagState.Unlabelled, Assert.Single(await b.Store.GetTagsAsync([a], Ct)).State);
+        Assert.Equal(1, report.ImagesChanged);
+        Assert.Equal([a], (await DrainAsync(b)).SelectMany(m => m.ImageIds));
+        var untouched = images["inbox/re/fox/b.jpg"];
+        Assert.Equal(ImageStatus.Labelled, untouched.Status);
+        Assert.Single((await b.Store.QueryBoxesAsync(new BoxQuery { ImageId = untouched.Id }, Ct)).Boxes);
+
+        // Nothing changed since: the next pass hashes nothing and sends nothing.
+        var again = await scanner.ScanAsync(Ct);
+        Assert.Equal((0, 0), (again.ImagesChanged, again.MessagesSent));
+    }
+
+    [Fact]
+    public async Task KnownPathReuploadedWithTheSameBytes_AndANewETag_StaysLabelled()
+    {
+        var b = await CreateBackendAsync();
+        await PutAsync(b.Blobs, "inbox/same/fox/a.jpg", "the bytes");
+        var scanner = CreateScanner(b);
+        await scanner.ScanAsync(Ct);
+        await DrainAsync(b);
+        var model = await LabelAsync(b, "inbox/same/fox/a.jpg");
+        var before = (await b.Blobs.GetPropertiesAsync("inbox/same/fox/a.jpg", Ct))!.ETag;
+
+        await PutAsync(b.Blobs, "inbox/same/fox/a.jpg", "the bytes");
+        Assert.NotEqual(before, (await b.Blobs.GetPropertiesAsync("inbox/same/fox/a.jpg", Ct))!.ETag);
+        var report = await scanner.ScanAsync(Ct);
+
+        var image = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/same/fox/a.jpg")], Ct));
+        Assert.Equal((ImageStatus.Labelled, (long?)model, Sha256("the bytes")), (image.Status, image.LabelledByModelId, image.ContentHash));
+        Assert.Single((await b.Store.QueryBoxesAsync(new BoxQuery { ImageId = image.Id }, Ct)).Boxes);
+        Assert.Equal((0, 0), (report.ImagesChanged, report.MessagesSent));
+    }
+
+    [Fact]
+    public async Task LegacyMd5Rows_AreRehashedOnce_KeepTheirLabelsWhenUnchanged_AndStillCatchCopies()
+    {
+        var b = await CreateBackendAsync();
+        static string Md5(string content) => Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(Encoding.UTF8.GetBytes(content)));
+
+        // Rows as the scan wrote them before SHA-256: the listing's MD5, no recorded version.
+        var dataset = await b.Store.EnsureDatasetAsync("old", Ct);
+        await b.Store.RegisterImagesAsync(dataset, [new NewImage("inbox/old/a.jpg", Md5("legacy bytes")), new NewImage("inbox/old/b.jpg", Md5("b before"))], Ct);
+        await PutAsync(b.Blobs, "inbox/old/a.jpg", "legacy bytes");
+        await PutAsync(b.Blobs, "inbox/old/b.jpg", "b after");
+        await PutAsync(b.Blobs, "inbox/old/copy of a.jpg", "legacy bytes");
+        var model = await LabelAsync(b, "inbox/old/a.jpg");
+        await LabelAsync(b, "inbox/old/b.jpg");
+        var scanner = CreateScanner(b);
+
+        var report = await scanner.ScanAsync(Ct);
+
+        var a = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/old/a.jpg")], Ct));
+        Assert.Equal((ImageStatus.Labelled, (long?)model, Sha256("legacy bytes")), (a.Status, a.LabelledByModelId, a.ContentHash));
+        var changed = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/old/b.jpg")], Ct));
+        Assert.Equal((ImageStatus.Queued, Sha256("b after")), (changed.Status, changed.ContentHash));
+        Assert.Equal((0, 1, 1), (report.ImagesCreated, report.Duplicates, report.ImagesChanged));
+        Assert.Empty(report.Problems);
+
+        var again = await scanner.ScanAsync(Ct);
+        Assert.Equal((0, 0, 0), (again.ImagesCreated, again.ImagesChanged, again.MessagesSent));
+    }
+
+    [Fact]
+    public async Task KnownPathOverwrittenWithTheBytesOfAnotherImage_FailsWithItsReason_AndKeepsBoth()
+    {
+        var b = await CreateBackendAsync();
+        await PutAsync(b.Blobs, "inbox/clash/a.jpg", "a bytes");
+        await PutAsync(b.Blobs, "inbox/clash/b.jpg", "b bytes");
+        var scanner = CreateScanner(b);
+        await scanner.ScanAsync(Ct);
+        await DrainAsync(b);
+
+        await PutAsync(b.Blobs, "inbox/clash/a.jpg", "b bytes");
+        var report = await scanner.ScanAsync(Ct);
+
+        var a = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/clash/a.jpg")], Ct));
+        Assert.Equal(ImageStatus.Failed, a.Status);
+        Assert.StartsWith("duplicate-content: ", a.LastError, StringComparison.Ordinal);
+        Assert.Contains("inbox/clash/b.jpg", a.LastError, StringComparison.Ordinal);
+        Assert.Equal(ImageStatus.Queued, Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/clash/b.jpg")], Ct)).Status);
+        Assert.Equal(1, report.ImagesChanged);
+    }
+
     private static async Task<string> ReadAsync(IBlobStore blobs, string name)
     {
         await using var stream = await blobs.OpenReadAsync(name, Ct);
