@@ -487,7 +487,7 @@ public sealed partial class InboxScanner
     {
         if (candidate.Size > _options.MaxImageBytes)
         {
-            return (null, TooLargeReason(candidate.Size, _options.MaxImageBytes));
+            return (null, _options.TooLargeReason(candidate.Size));
         }
 
         try
@@ -496,14 +496,9 @@ public sealed partial class InboxScanner
         }
         catch (BlobTooLargeException)
         {
-            return (null, TooLargeReason(null, _options.MaxImageBytes));
+            return (null, _options.TooLargeReason(null));
         }
     }
-
-    /// <summary>The failure reason of an image over <see cref="IngestOptions.MaxImageBytes"/> (<c>too-large: …</c>); the label worker gives the same.</summary>
-    public static string TooLargeReason(long? size, long limit) => size is { } bytes
-        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"too-large: {bytes} bytes is over the {limit}-byte limit (Ingest:MaxImageBytes)")
-        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"too-large: it grew past the {limit}-byte limit while it was read (Ingest:MaxImageBytes)");
 
     // An image over the limit is never read, so it has no content hash: it gets one that names its path and version
     // and can never equal a SHA-256 (so it is re-hashed once the file or the limit changes).

@@ -37,6 +37,14 @@ public sealed class IngestOptions
     /// </summary>
     public long MaxImageBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// The failure of an image over <see cref="MaxImageBytes"/> (<c>too-large: …</c>), the same from the scan and the
+    /// label worker; <paramref name="size"/> null: the read went past the limit (the file grew, or had no known size).
+    /// </summary>
+    public string TooLargeReason(long? size) => size is { } bytes
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"too-large: {bytes} bytes is over the {MaxImageBytes}-byte limit (Ingest:MaxImageBytes)")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"too-large: reading it went past the {MaxImageBytes}-byte limit (Ingest:MaxImageBytes); it grew after the size check or its size was not known");
+
     /// <summary>Most tags one image may carry; tags past it (from folders, tags.csv, tags.jsonl or annotations.json) are refused and reported with file and line. Default 256.</summary>
     public int MaxTagsPerImage { get; set; } = 256;
 

@@ -44,7 +44,7 @@ public sealed class LengthLimitedStream(Stream inner, long limit, string? name =
         return Count(n);
     }
 
-    private int Allowed(int requested) => (int)Math.Min(requested, Limit - _read + 1);
+    private int Allowed(int requested) => Limit - _read < requested ? (int)(Limit - _read + 1) : requested;
 
     private int Count(int n)
     {

@@ -642,6 +642,45 @@ public abstract class InboxScannerContract
     }
 
     [Fact]
+    public async Task ImagesOverMaxImageBytes_AreRegisteredFailedWithTheirReason_WithoutBeingRead_AndTheRestIsQueued()
+    {
+        var b = await CreateBackendAsync();
+        var big = new string('x', 101);
+        await PutAsync(b.Blobs, "inbox/big/fox/huge.jpg", big);
+        await PutAsync(b.Blobs, "inbox/big/fox/small.jpg", "small");
+        await PutAsync(b.Blobs, "inbox/big/fox/grows.jpg", "small for now");
+        var reads = new CountingReads(b.Blobs);
+        var scanner = CreateScanner(b, o => o.MaxImageBytes = 100, reads);
+
+        var report = await scanner.ScanAsync(Ct);
+
+        var huge = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/big/fox/huge.jpg")], Ct));
+        Assert.Equal((ImageStatus.Failed, "too-large: 101 bytes is over the 100-byte limit (Ingest:MaxImageBytes)"), (huge.Status, huge.LastError));
+        Assert.Equal(0, reads.Opens("inbox/big/fox/huge.jpg"));
+        Assert.Contains(report.Problems, p => p.StartsWith("inbox/big/fox/huge.jpg: registered as failed, too-large: ", StringComparison.Ordinal));
+        var failed = Assert.Single(await b.Store.GetFailedImagesAsync("big", null, 0, 100, Ct));
+        Assert.Equal(("too-large", huge.Id), (failed.Reason, failed.Id));
+        Assert.Equal(["fox"], await TagsAsync(b, "inbox/big/fox/huge.jpg"));
+        Assert.Equal(2, (await DrainAsync(b)).SelectMany(m => m.ImageIds).Count());
+
+        // A labelled image overwritten with a file over the limit: failed with the reason, its old model boxes gone.
+        await LabelAsync(b, "inbox/big/fox/grows.jpg");
+        await PutAsync(b.Blobs, "inbox/big/fox/grows.jpg", big + "y");
+        var second = await scanner.ScanAsync(Ct);
+
+        var grown = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/big/fox/grows.jpg")], Ct));
+        Assert.Equal((ImageStatus.Failed, "too-large: 102 bytes is over the 100-byte limit (Ingest:MaxImageBytes)", (long?)null), (grown.Status, grown.LastError, grown.LabelledByModelId));
+        Assert.Empty((await b.Store.QueryBoxesAsync(new BoxQuery { ImageId = grown.Id }, Ct)).Boxes);
+        Assert.Equal(1, second.ImagesChanged);
+        Assert.Equal(0, reads.Opens("inbox/big/fox/huge.jpg"));
+
+        // The limit raised: the too-large images are hashed and labelled after all.
+        var raised = await CreateScanner(b, o => o.MaxImageBytes = 1000).ScanAsync(Ct);
+        Assert.Equal(2, raised.ImagesChanged);
+        Assert.Equal(2, (await DrainAsync(b)).SelectMany(m => m.ImageIds).Count());
+    }
+
+    [Fact]
     public async Task KnownPathOverwrittenWithTheBytesOfAnotherImage_FailsWithItsReason_AndKeepsBoth()
     {
         var b = await CreateBackendAsync();
@@ -667,6 +706,34 @@ public abstract class InboxScannerContract
         await using var stream = await blobs.OpenReadAsync(name, Ct);
         using var reader = new StreamReader(stream);
         return await reader.ReadToEndAsync(Ct);
+    }
+
+    /// <summary>The real store, counting how often each blob is opened for reading.</summary>
+    protected sealed class CountingReads(IBlobStore inner) : IBlobStore
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _opens = new(StringComparer.Ordinal);
+
+        public int Opens(string name) => _opens.TryGetValue(name, out var n) ? n : 0;
+
+        public string Container => inner.Container;
+
+        public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => inner.CreateIfNotExistsAsync(cancellationToken);
+
+        public IAsyncEnumerable<BlobItem> ListAsync(string prefix, string? startAfter, int pageSize, CancellationToken cancellationToken) =>
+            inner.ListAsync(prefix, startAfter, pageSize, cancellationToken);
+
+        public Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken)
+        {
+            _opens.AddOrUpdate(name, 1, (_, n) => n + 1);
+            return inner.OpenReadAsync(name, cancellationToken);
+        }
+
+        public Task<BlobItem> WriteAsync(string name, Stream content, bool overwrite, CancellationToken cancellationToken) =>
+            inner.WriteAsync(name, content, overwrite, cancellationToken);
+
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
+
+        public Task<BlobItem?> GetPropertiesAsync(string name, CancellationToken cancellationToken) => inner.GetPropertiesAsync(name, cancellationToken);
     }
 
     /// <summary>The real store whose listing breaks after <paramref name="items"/> names, as a crash or lost connection would.</summary>
