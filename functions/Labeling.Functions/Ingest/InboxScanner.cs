@@ -541,48 +541,73 @@ public sealed partial class InboxScanner
         foreach (var file in MetadataFiles)
         {
             var name = $"{_options.Prefix}{dataset}/{file}";
-            var properties = await _blobs.GetPropertiesAsync(name, cancellationToken);
-            if (properties is null)
-            {
-                continue;
-            }
-
-            if (properties.Size > _options.MaxMetadataBytes)
-            {
-                run.Problem($"{BlobName.Printable(name)}: skipped, {properties.Size} bytes is over the {_options.MaxMetadataBytes}-byte limit (Ingest:MaxMetadataBytes)");
-                continue;
-            }
-
             var counts = new FileCounts(name);
-            try
+            string etag;
+            if (file == AnnotationsFile)
             {
-                await using var stream = await _blobs.OpenReadAsync(name, cancellationToken);
-                if (file == AnnotationsFile)
+                // Read at most once per scan: registration may have read it already (for splits and sizes).
+                if (await run.ReadCocoAsync(dataset, revalidate: true, cancellationToken) is not { } coco)
                 {
-                    await ApplyAnnotationsAsync(run, dataset, counts, stream, cancellationToken);
+                    continue;
+                }
+
+                run.ForgetCoco(dataset);
+                if (coco.Failure is not null)
+                {
+                    run.Problem($"{BlobName.Printable(name)}: {coco.Failure}");
+                    if (!coco.Record)
+                    {
+                        continue;
+                    }
                 }
                 else
                 {
+                    await ApplyAnnotationsAsync(run, dataset, counts, coco.Annotations!, cancellationToken);
+                }
+
+                etag = coco.ETag;
+            }
+            else
+            {
+                var properties = await _blobs.GetPropertiesAsync(name, cancellationToken);
+                if (properties is null)
+                {
+                    continue;
+                }
+
+                if (properties.Size > _options.MaxMetadataBytes)
+                {
+                    run.Problem($"{BlobName.Printable(name)}: skipped, {properties.Size} bytes is over the {_options.MaxMetadataBytes}-byte limit (Ingest:MaxMetadataBytes)");
+                    continue;
+                }
+
+                try
+                {
+                    await using var stream = new LengthLimitedStream(await _blobs.OpenReadAsync(name, cancellationToken), _options.MaxMetadataBytes, name);
                     using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
                     var rows = file == CsvFile
                         ? TagFileReader.ReadCsvAsync(reader, cancellationToken)
                         : TagFileReader.ReadJsonLinesAsync(reader, cancellationToken);
                     await ApplyTagRowsAsync(run, dataset, counts, rows, cancellationToken);
                 }
-            }
-            catch (BlobNotFoundException)
-            {
-                run.Problem($"{BlobName.Printable(name)}: skipped, it was deleted while the scan ran");
-                continue;
+                catch (BlobNotFoundException)
+                {
+                    run.Problem($"{BlobName.Printable(name)}: skipped, it was deleted while the scan ran");
+                    continue;
+                }
+                catch (BlobTooLargeException)
+                {
+                    // The rows before the limit are applied (adding tags is idempotent); the file's new ETag brings it back next pass.
+                    run.Problem($"{BlobName.Printable(name)}: it grew past the {_options.MaxMetadataBytes}-byte limit (Ingest:MaxMetadataBytes) while it was read; the rest of the file is not applied");
+                }
+
+                etag = properties.ETag;
             }
 
-            if (counts.UnknownPaths > MaxUnknownPathsPerFile)
-            {
-                run.Problem($"{BlobName.Printable(name)}: {counts.UnknownPaths - MaxUnknownPathsPerFile} more rows name images that are not registered");
-            }
+            counts.ReportRest(run);
 
             // Recorded after applying: a crash before this line applies the file again (idempotent).
-            await _store.SetCheckpointAsync(AppliedScope(name), properties.ETag, cancellationToken);
+            await _store.SetCheckpointAsync(AppliedScope(name), etag, cancellationToken);
             LogMetadataApplied(BlobName.Printable(name), counts.Tags, counts.Boxes);
         }
     }
@@ -594,7 +619,7 @@ public sealed partial class InboxScanner
         {
             if (row.Error is not null)
             {
-                run.Problem($"{BlobName.Printable(counts.File)}: line {row.Line}: {row.Error}");
+                counts.ReportError(run, $"{BlobName.Printable(counts.File)}: line {row.Line}: {row.Error}");
                 continue;
             }
 
@@ -646,28 +671,17 @@ public sealed partial class InboxScanner
         }
     }
 
-    private async Task ApplyAnnotationsAsync(ScanRun run, string dataset, FileCounts counts, Stream stream, CancellationToken cancellationToken)
+    private async Task ApplyAnnotationsAsync(ScanRun run, string dataset, FileCounts counts, CocoAnnotations coco, CancellationToken cancellationToken)
     {
         var file = BlobName.Printable(counts.File);
-        CocoAnnotations coco;
-        try
-        {
-            coco = await CocoAnnotations.ReadAsync(stream, cancellationToken);
-        }
-        catch (JsonException e)
-        {
-            run.Problem($"{file}: line {(e.LineNumber ?? 0) + 1}: not valid JSON, the file is skipped ({e.Message})");
-            return;
-        }
-        catch (FormatException e)
-        {
-            run.Problem($"{file}: {e.Message}; the file is skipped");
-            return;
-        }
-
         foreach (var error in coco.Errors)
         {
             run.Problem($"{file}: {error}");
+        }
+
+        if (coco.MoreErrors > 0)
+        {
+            run.Problem($"{file}: … and {coco.MoreErrors} more errors in this file");
         }
 
         // Category id → class id; a category whose name is not a valid tag loses its boxes and tags.
@@ -784,6 +798,9 @@ public sealed partial class InboxScanner
         return blob;
     }
 
+    /// <summary>One read of an annotations.json: the parse, or why it failed (and whether its ETag is recorded as applied anyway).</summary>
+    private sealed record CocoRead(string ETag, CocoAnnotations? Annotations, string? Failure, bool Record);
+
     private sealed record Candidate(string Name, string Dataset, string? Tag, string ETag, long Size);
 
     private sealed class FileCounts(string file)
@@ -796,11 +813,36 @@ public sealed partial class InboxScanner
 
         public int UnknownPaths { get; private set; }
 
+        public int Errors { get; private set; }
+
         public void ReportUnknown(ScanRun run, string problem)
         {
             if (++UnknownPaths <= MaxUnknownPathsPerFile)
             {
                 run.Problem(problem);
+            }
+        }
+
+        /// <summary>A malformed row: the first <see cref="CocoAnnotations.MaxListedErrors"/> of a file are reported, the rest counted.</summary>
+        public void ReportError(ScanRun run, string problem)
+        {
+            if (++Errors <= CocoAnnotations.MaxListedErrors)
+            {
+                run.Problem(problem);
+            }
+        }
+
+        /// <summary>The one-line summaries of what was counted but not listed.</summary>
+        public void ReportRest(ScanRun run)
+        {
+            if (Errors > CocoAnnotations.MaxListedErrors)
+            {
+                run.Problem($"{BlobName.Printable(File)}: … and {Errors - CocoAnnotations.MaxListedErrors} more errors in this file");
+            }
+
+            if (UnknownPaths > MaxUnknownPathsPerFile)
+            {
+                run.Problem($"{BlobName.Printable(File)}: {UnknownPaths - MaxUnknownPathsPerFile} more rows name images that are not registered");
             }
         }
     }
@@ -810,7 +852,7 @@ public sealed partial class InboxScanner
     {
         private readonly List<string> _problems = [];
         private readonly Dictionary<string, long> _datasetIds = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, Dictionary<string, CocoImage>> _cocoImages = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, CocoRead> _coco = new(StringComparer.Ordinal);
 
         public string Prefix => scanner._options.Prefix;
 
@@ -880,30 +922,14 @@ public sealed partial class InboxScanner
         }
 
         /// <summary>
-        /// Blob path → COCO image entry of the dataset's annotations.json, read once per scan when the
-        /// dataset has new images, so they are registered with their split and size. Errors in the file are
-        /// reported when it is applied, not here.
+        /// Blob path → COCO image entry of the dataset's annotations.json, so new images are registered with their split
+        /// and size. Errors in the file are reported when it is applied, not here.
         /// </summary>
         public async Task<Dictionary<string, CocoImage>> GetCocoImagesAsync(string dataset, CancellationToken cancellationToken)
         {
-            if (_cocoImages.TryGetValue(dataset, out var cached))
-            {
-                return cached;
-            }
-
             var images = new Dictionary<string, CocoImage>(StringComparer.Ordinal);
-            _cocoImages[dataset] = images;
-            var name = $"{Prefix}{dataset}/{AnnotationsFile}";
-            var properties = await scanner._blobs.GetPropertiesAsync(name, cancellationToken);
-            if (properties is null || properties.Size > scanner._options.MaxMetadataBytes)
+            if (await ReadCocoAsync(dataset, revalidate: false, cancellationToken) is { Annotations: { } coco })
             {
-                return images;
-            }
-
-            try
-            {
-                await using var stream = await scanner._blobs.OpenReadAsync(name, cancellationToken);
-                var coco = await CocoAnnotations.ReadAsync(stream, cancellationToken);
                 foreach (var image in coco.Images)
                 {
                     var path = image.FileName.Trim().Normalize(NormalizationForm.FormC);
@@ -915,13 +941,72 @@ public sealed partial class InboxScanner
                     images.TryAdd($"{Prefix}{dataset}/{path}", image);
                 }
             }
-            catch (Exception e) when (e is JsonException or FormatException or BlobNotFoundException)
-            {
-                images.Clear();
-            }
 
             return images;
         }
+
+        /// <summary>
+        /// The dataset's annotations.json, parsed (streaming, through a stream that stops at
+        /// <see cref="IngestOptions.MaxMetadataBytes"/>) at most once per scan: kept from registration until it is applied,
+        /// and read again only when its ETag changed meanwhile (checked when <paramref name="revalidate"/>). Null when the dataset has none.
+        /// </summary>
+        public async Task<CocoRead?> ReadCocoAsync(string dataset, bool revalidate, CancellationToken cancellationToken)
+        {
+            // Registration asks once per batch: a parse from this scan serves it without asking the store again.
+            if (!revalidate && _coco.TryGetValue(dataset, out var kept))
+            {
+                return kept;
+            }
+
+            var name = $"{Prefix}{dataset}/{AnnotationsFile}";
+            var properties = await scanner._blobs.GetPropertiesAsync(name, cancellationToken);
+            if (properties is null)
+            {
+                return null;
+            }
+
+            if (_coco.TryGetValue(dataset, out var cached) && cached.ETag == properties.ETag)
+            {
+                return cached;
+            }
+
+            var limit = scanner._options.MaxMetadataBytes;
+            CocoRead read;
+            if (properties.Size > limit)
+            {
+                read = new CocoRead(properties.ETag, null, $"skipped, {properties.Size} bytes is over the {limit}-byte limit (Ingest:MaxMetadataBytes)", Record: false);
+            }
+            else
+            {
+                try
+                {
+                    await using var stream = new LengthLimitedStream(await scanner._blobs.OpenReadAsync(name, cancellationToken), limit, name);
+                    read = new CocoRead(properties.ETag, await CocoAnnotations.ReadAsync(stream, cancellationToken), null, Record: true);
+                }
+                catch (JsonException e)
+                {
+                    read = new CocoRead(properties.ETag, null, $"line {(e.LineNumber ?? 0) + 1}: not valid JSON at byte {(e.BytePositionInLine ?? 0) + 1} of the line, the file is skipped ({e.Message})", Record: true);
+                }
+                catch (FormatException e)
+                {
+                    read = new CocoRead(properties.ETag, null, $"{e.Message}; the file is skipped", Record: true);
+                }
+                catch (BlobTooLargeException)
+                {
+                    read = new CocoRead(properties.ETag, null, $"skipped, it grew past the {limit}-byte limit (Ingest:MaxMetadataBytes) while it was read", Record: true);
+                }
+                catch (BlobNotFoundException)
+                {
+                    read = new CocoRead(properties.ETag, null, "skipped, it was deleted while the scan ran", Record: false);
+                }
+            }
+
+            _coco[dataset] = read;
+            return read;
+        }
+
+        /// <summary>Drops the kept parse of a dataset's annotations.json once it is applied.</summary>
+        public void ForgetCoco(string dataset) => _coco.Remove(dataset);
 
         public ScanReport ToReport(int messages)
         {

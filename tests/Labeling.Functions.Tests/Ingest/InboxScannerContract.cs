@@ -681,6 +681,110 @@ public abstract class InboxScannerContract
     }
 
     [Fact]
+    public async Task AnnotationsJson_IsReadOncePerScan()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/once/1.jpg");
+        await PutAsync(b.Blobs, "inbox/once/annotations.json", """
+            {"images": [{"id": 1, "file_name": "1.jpg", "width": 8, "height": 6, "split": "val"}],
+             "annotations": [{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]}], "categories": [{"id": 1, "name": "dot"}]}
+            """);
+        var reads = new CountingReads(b.Blobs);
+
+        var report = await CreateScanner(b, blobs: reads).ScanAsync(Ct);
+
+        Assert.Equal(1, reads.Opens("inbox/once/annotations.json"));
+        Assert.Equal(1, report.HumanBoxes);
+        var image = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/once/1.jpg")], Ct));
+        Assert.Equal(("val", 8, 6), (image.Split, image.Width, image.Height));
+    }
+
+    [Fact]
+    public async Task HostileAnnotationsFiles_GiveAClearErrorWithFileAndPosition_AndLoseNothingElseOfTheScan()
+    {
+        var b = await CreateBackendAsync();
+        var hostile = new Dictionary<string, string>
+        {
+            ["truncated"] = "{\n  \"images\": [{\"id\": 1, \"file_name\": \"1.jpg\"},\n",
+            ["deep"] = "{\"info\": " + new string('[', 200) + new string(']', 200) + ", \"images\": []}",
+            ["imagesobject"] = "{\"images\": {\"id\": 1, \"file_name\": \"1.jpg\"}}",
+            ["wrongtypes"] = "{\"images\": [{\"id\": \"one\", \"file_name\": 5}, 7, [1]], \"annotations\": 7, \"categories\": [{\"id\": 1, \"name\": [\"a\"]}]}",
+            ["notjson"] = "images: yes",
+        };
+        foreach (var (dataset, content) in hostile)
+        {
+            await PutImageAsync(b.Blobs, $"inbox/{dataset}/1.jpg");
+            await PutAsync(b.Blobs, $"inbox/{dataset}/tags.csv", "1.jpg,kept\n");
+            await PutAsync(b.Blobs, $"inbox/{dataset}/annotations.json", content);
+        }
+
+        var report = await CreateScanner(b).ScanAsync(Ct);
+
+        string ProblemOf(string dataset) => Assert.Single(report.Problems, p => p.StartsWith($"inbox/{dataset}/annotations.json: ", StringComparison.Ordinal));
+        Assert.Matches(@"^inbox/truncated/annotations\.json: line 3: not valid JSON at byte \d+ of the line, the file is skipped \(", ProblemOf("truncated"));
+        Assert.Matches(@"^inbox/deep/annotations\.json: line 1: not valid JSON at byte \d+ of the line, the file is skipped \(.*depth", ProblemOf("deep"));
+        Assert.Contains("\"images\" array", ProblemOf("imagesobject"), StringComparison.Ordinal);
+        Assert.StartsWith("inbox/notjson/annotations.json: line 1: not valid JSON", ProblemOf("notjson"), StringComparison.Ordinal);
+        var wrong = report.Problems.Where(p => p.StartsWith("inbox/wrongtypes/annotations.json: ", StringComparison.Ordinal)).ToList();
+        Assert.Contains(wrong, p => p.Contains("images[0] (line 1)", StringComparison.Ordinal));
+        Assert.Contains(wrong, p => p.Contains("images[1] (line 1)", StringComparison.Ordinal));
+        Assert.Contains(wrong, p => p.Contains("images[2] (line 1)", StringComparison.Ordinal));
+        Assert.Contains(wrong, p => p.Contains("\"annotations\" must be an array", StringComparison.Ordinal));
+        Assert.Contains(wrong, p => p.Contains("categories[0] (line 1)", StringComparison.Ordinal));
+        Assert.Equal(5, wrong.Count);
+        foreach (var dataset in hostile.Keys)
+        {
+            Assert.Equal(["kept"], await TagsAsync(b, $"inbox/{dataset}/1.jpg"));
+        }
+
+        Assert.Equal(hostile.Count, report.ImagesCreated);
+        Assert.Equal(hostile.Count, (await DrainAsync(b)).SelectMany(m => m.ImageIds).Count());
+    }
+
+    [Fact]
+    public async Task AnnotationsWithThousandsOfBadEntries_ListTheFirstHundredAndCountTheRest()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/many/1.jpg");
+        var bad = string.Join(",\n", Enumerable.Range(0, 5000).Select(i => $"{{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 0, {i}]}}"));
+        var good = "{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 3, 3], \"segmentation\": [[" + string.Join(",", Enumerable.Range(0, 20000)) + "]]}";
+        await PutAsync(b.Blobs, "inbox/many/annotations.json",
+            "{\"images\": [{\"id\": 1, \"file_name\": \"1.jpg\"}], \"categories\": [{\"id\": 1, \"name\": \"x\"}],\n\"annotations\": [" + bad + ",\n" + good + "]}");
+
+        var report = await CreateScanner(b).ScanAsync(Ct);
+
+        var problems = report.Problems.Where(p => p.StartsWith("inbox/many/annotations.json: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(101, problems.Count);
+        Assert.Contains("annotations[0] (line 2)", problems[0], StringComparison.Ordinal);
+        Assert.Contains("annotations[99] (line 101)", problems[99], StringComparison.Ordinal);
+        Assert.Equal("inbox/many/annotations.json: … and 4900 more errors in this file", problems[100]);
+        Assert.Equal(1, report.HumanBoxes);
+    }
+
+    [Fact]
+    public async Task MetadataFileThatGrowsPastTheLimitAfterTheSizeCheck_IsReadOnlyUpToTheLimit_AndSkippedWithItsReason()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/grow/1.jpg");
+        await PutAsync(b.Blobs, "inbox/grow/annotations.json", """{"images": [], "categories": []}""");
+        await PutAsync(b.Blobs, "inbox/grow/tags.csv", "1.jpg,small\n");
+        var grown = "{\"images\": [{\"id\": 1, \"file_name\": \"1.jpg\"}], \"categories\": [{\"id\": 1, \"name\": \"big\"}], \"annotations\": ["
+            + string.Join(", ", Enumerable.Range(0, 200).Select(_ => "{\"image_id\": 1, \"category_id\": 1, \"bbox\": [1, 1, 2, 2]}")) + "]}";
+        var growing = new GrowsAfterSizeCheck(b.Blobs, new Dictionary<string, string>
+        {
+            ["inbox/grow/annotations.json"] = grown,
+            ["inbox/grow/tags.csv"] = string.Concat(Enumerable.Repeat("1.jpg,grown\n", 200)),
+        });
+
+        var report = await CreateScanner(b, o => o.MaxMetadataBytes = 1000, growing).ScanAsync(Ct);
+
+        Assert.Contains(report.Problems, p => p.StartsWith("inbox/grow/annotations.json: ", StringComparison.Ordinal) && p.Contains("1000-byte limit", StringComparison.Ordinal) && p.Contains("skipped", StringComparison.Ordinal));
+        Assert.Contains(report.Problems, p => p.StartsWith("inbox/grow/tags.csv: ", StringComparison.Ordinal) && p.Contains("1000-byte limit", StringComparison.Ordinal));
+        Assert.Equal(0, report.HumanBoxes);
+        Assert.DoesNotContain("big", await TagsAsync(b, "inbox/grow/1.jpg"));
+    }
+
+    [Fact]
     public async Task KnownPathOverwrittenWithTheBytesOfAnotherImage_FailsWithItsReason_AndKeepsBoth()
     {
         var b = await CreateBackendAsync();
@@ -734,6 +838,35 @@ public abstract class InboxScannerContract
         public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
 
         public Task<BlobItem?> GetPropertiesAsync(string name, CancellationToken cancellationToken) => inner.GetPropertiesAsync(name, cancellationToken);
+    }
+
+    /// <summary>The real store, where each named blob is overwritten with bigger content right after its size was asked for: it grows between the check and the read.</summary>
+    private sealed class GrowsAfterSizeCheck(IBlobStore inner, Dictionary<string, string> grown) : IBlobStore
+    {
+        public string Container => inner.Container;
+
+        public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => inner.CreateIfNotExistsAsync(cancellationToken);
+
+        public IAsyncEnumerable<BlobItem> ListAsync(string prefix, string? startAfter, int pageSize, CancellationToken cancellationToken) =>
+            inner.ListAsync(prefix, startAfter, pageSize, cancellationToken);
+
+        public Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken) => inner.OpenReadAsync(name, cancellationToken);
+
+        public Task<BlobItem> WriteAsync(string name, Stream content, bool overwrite, CancellationToken cancellationToken) =>
+            inner.WriteAsync(name, content, overwrite, cancellationToken);
+
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
+
+        public async Task<BlobItem?> GetPropertiesAsync(string name, CancellationToken cancellationToken)
+        {
+            var properties = await inner.GetPropertiesAsync(name, cancellationToken);
+            if (grown.Remove(name, out var content))
+            {
+                await PutAsync(inner, name, content);
+            }
+
+            return properties;
+        }
     }
 
     /// <summary>The real store whose listing breaks after <paramref name="items"/> names, as a crash or lost connection would.</summary>
