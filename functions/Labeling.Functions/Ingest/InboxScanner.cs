@@ -120,6 +120,7 @@ public sealed partial class InboxScanner
             await _store.SetCheckpointAsync(Scope, "", cancellationToken);
         }
 
+        run.ReportRefusals();
         var messages = await EnqueuePendingAsync(null, cancellationToken);
         var report = run.ToReport(messages);
         LogScanFinished(Scope, report.BlobsListed, report.ImagesCreated, report.AlreadyRegistered, report.Duplicates, report.TagsAdded, report.HumanBoxes, report.MessagesSent, run.ProblemCount);
@@ -305,7 +306,10 @@ public sealed partial class InboxScanner
         // Paths registered before (an earlier pass) cost one lookup per batch, not a write each; only those whose
         // version (ETag, length) differs from the one they were hashed from are read again.
         var known = await _store.GetImageBlobsAsync(batch.Select(c => c.Name).ToList(), cancellationToken);
+
+        // Re-asserted folder tags of known paths go straight in (they were admitted when the path was new).
         var tags = new List<ImageTag>();
+        var folderTags = new List<(ImageTag Tag, string Source, string Place)>();
         var rehash = batch.Where(c => known.TryGetValue(c.Name, out var stored) && NeedsRehash(c, stored)).Select(c => (c, known[c.Name])).ToList();
         if (rehash.Count > 0)
         {
@@ -397,11 +401,17 @@ public sealed partial class InboxScanner
                     run.MarkPending(group.Key);
                     if (registering[i].Tag is { } tag)
                     {
-                        tags.Add(new ImageTag(result.ImageId, tag));
-                        run.TagsAdded++;
+                        folderTags.Add((new ImageTag(result.ImageId, tag), $"{_options.Prefix}{group.Key}/", BlobName.Printable(result.BlobPath[(_options.Prefix.Length + group.Key.Length + 1)..])));
                     }
                 }
             }
+        }
+
+        if (folderTags.Count > 0)
+        {
+            var admitted = await run.AdmitTagsAsync(folderTags, cancellationToken);
+            tags.AddRange(admitted);
+            run.TagsAdded += admitted.Count;
         }
 
         if (tags.Count > 0)
@@ -644,10 +654,11 @@ public sealed partial class InboxScanner
     private async Task ApplyTagChunkAsync(ScanRun run, FileCounts counts, List<(TagFileEntry Row, string Blob)> chunk, CancellationToken cancellationToken)
     {
         var ids = await ResolveImagesAsync(chunk.Select(c => c.Blob).ToList(), cancellationToken);
-        var tags = new List<ImageTag>();
+        var file = BlobName.Printable(counts.File);
+        var candidates = new List<(ImageTag Tag, string Source, string Place)>();
         foreach (var (row, blob) in chunk)
         {
-            var where = $"{BlobName.Printable(counts.File)}: line {row.Line}";
+            var where = $"{file}: line {row.Line}";
             if (!ids.TryGetValue(blob, out var id))
             {
                 counts.ReportUnknown(run, $"{where}: '{BlobName.Printable(row.Path)}' is not a registered image");
@@ -658,11 +669,12 @@ public sealed partial class InboxScanner
             {
                 if (run.CheckTag(raw, where) is { } tag)
                 {
-                    tags.Add(new ImageTag(id, tag));
+                    candidates.Add((new ImageTag(id, tag), file, $"line {row.Line}"));
                 }
             }
         }
 
+        var tags = candidates.Count == 0 ? [] : await run.AdmitTagsAsync(candidates, cancellationToken);
         if (tags.Count > 0)
         {
             await _store.AddTagsAsync(tags, cancellationToken);
@@ -688,7 +700,7 @@ public sealed partial class InboxScanner
         var categoryTags = new Dictionary<long, string>();
         foreach (var (id, name) in coco.Categories)
         {
-            if (run.CheckTag(name, $"{file}: category {id}") is { } tag)
+            if (run.CheckTag(name, $"{file}: category {id}") is { } tag && await run.AdmitClassAsync(tag, file, $"category {id}", cancellationToken))
             {
                 categoryTags[id] = tag;
             }
@@ -713,6 +725,8 @@ public sealed partial class InboxScanner
             var ids = await ResolveImagesAsync(blobs.Select(b => b.Blob).ToList(), cancellationToken);
             var boxes = new Dictionary<long, List<BoxData>>();
             var tags = new HashSet<ImageTag>();
+            var candidates = new List<(ImageTag Tag, string Source, string Place)>();
+            var pendingBoxes = new List<(ImageTag Tag, BoxData Box)>();
             var gold = new List<(long Id, string Blob)>();
             foreach (var (image, blob) in blobs)
             {
@@ -727,10 +741,7 @@ public sealed partial class InboxScanner
                     gold.Add((id, blob));
                 }
 
-                if (!boxes.TryGetValue(id, out var list))
-                {
-                    boxes[id] = list = [];
-                }
+                boxes.TryAdd(id, []);
 
                 foreach (var annotation in annotationsByImage[image.Id])
                 {
@@ -739,12 +750,24 @@ public sealed partial class InboxScanner
                         continue;
                     }
 
-                    tags.Add(new ImageTag(id, tag));
+                    var imageTag = new ImageTag(id, tag);
+                    if (tags.Add(imageTag))
+                    {
+                        candidates.Add((imageTag, file, $"image {image.Id}"));
+                    }
+
                     if (!annotation.Crowd)
                     {
-                        list.Add(new BoxData(classIds[tag], annotation.X, annotation.Y, annotation.X + annotation.Width, annotation.Y + annotation.Height, null, BoxSource.Human));
+                        pendingBoxes.Add((imageTag, new BoxData(classIds[tag], annotation.X, annotation.Y, annotation.X + annotation.Width, annotation.Y + annotation.Height, null, BoxSource.Human)));
                     }
                 }
+            }
+
+            // A tag over the image's cap takes its boxes with it: no box of a class the image is not tagged with.
+            tags = candidates.Count == 0 ? [] : [.. await run.AdmitTagsAsync(candidates, cancellationToken)];
+            foreach (var (imageTag, box) in pendingBoxes.Where(p => tags.Contains(p.Tag)))
+            {
+                boxes[imageTag.ImageId].Add(box);
             }
 
             await ReportSplitMismatchAsync(run, file, gold, cancellationToken);
@@ -796,6 +819,19 @@ public sealed partial class InboxScanner
         }
 
         return blob;
+    }
+
+    private enum RefusalKind
+    {
+        TagsPerImage,
+        NewClasses,
+    }
+
+    private sealed class Refused
+    {
+        public int Count { get; set; }
+
+        public List<string> Places { get; } = [];
     }
 
     /// <summary>One read of an annotations.json: the parse, or why it failed (and whether its ETag is recorded as applied anyway).</summary>
@@ -852,7 +888,11 @@ public sealed partial class InboxScanner
     {
         private readonly List<string> _problems = [];
         private readonly Dictionary<string, long> _datasetIds = new(StringComparer.Ordinal);
+        private const int MaxRefusalPlaces = 10;
         private readonly Dictionary<string, CocoRead> _coco = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string Source, RefusalKind Kind), Refused> _refusals = [];
+        private HashSet<string>? _knownClasses;
+        private int _newClasses;
 
         public string Prefix => scanner._options.Prefix;
 
@@ -1007,6 +1047,92 @@ public sealed partial class InboxScanner
 
         /// <summary>Drops the kept parse of a dataset's annotations.json once it is applied.</summary>
         public void ForgetCoco(string dataset) => _coco.Remove(dataset);
+
+        /// <summary>
+        /// The tags of <paramref name="candidates"/> that fit the caps: at most <see cref="IngestOptions.MaxTagsPerImage"/>
+        /// per image (counting what it has in the store) and <see cref="IngestOptions.MaxNewClassesPerScan"/> new classes
+        /// in this scan. A tag the image has already always fits. The others are counted per source and kind, with their
+        /// places, and reported once at the end of the scan (<see cref="ReportRefusals"/>).
+        /// </summary>
+        public async Task<List<ImageTag>> AdmitTagsAsync(IReadOnlyList<(ImageTag Tag, string Source, string Place)> candidates, CancellationToken cancellationToken)
+        {
+            var current = (await scanner._store.GetTagsAsync(candidates.Select(c => c.Tag.ImageId).Distinct().ToList(), cancellationToken))
+                .GroupBy(t => t.ImageId)
+                .ToDictionary(g => g.Key, g => g.Select(t => t.ClassName).ToHashSet(StringComparer.Ordinal));
+            var admitted = new List<ImageTag>(candidates.Count);
+            foreach (var (tag, source, place) in candidates)
+            {
+                if (!current.TryGetValue(tag.ImageId, out var has))
+                {
+                    current[tag.ImageId] = has = new HashSet<string>(StringComparer.Ordinal);
+                }
+
+                if (has.Contains(tag.Tag))
+                {
+                    admitted.Add(tag);
+                }
+                else if (has.Count >= scanner._options.MaxTagsPerImage)
+                {
+                    Refuse(source, RefusalKind.TagsPerImage, place);
+                }
+                else if (await AdmitClassAsync(tag.Tag, source, place, cancellationToken))
+                {
+                    has.Add(tag.Tag);
+                    admitted.Add(tag);
+                }
+            }
+
+            return admitted;
+        }
+
+        /// <summary>True when <paramref name="tag"/> (normalised) names a known class, or a new one the scan may still create.</summary>
+        public async Task<bool> AdmitClassAsync(string tag, string source, string place, CancellationToken cancellationToken)
+        {
+            _knownClasses ??= new HashSet<string>(await scanner._store.ListClassNamesAsync(cancellationToken), StringComparer.Ordinal);
+            if (_knownClasses.Contains(tag))
+            {
+                return true;
+            }
+
+            if (_newClasses >= scanner._options.MaxNewClassesPerScan)
+            {
+                Refuse(source, RefusalKind.NewClasses, place);
+                return false;
+            }
+
+            _newClasses++;
+            _knownClasses.Add(tag);
+            return true;
+        }
+
+        private void Refuse(string source, RefusalKind kind, string place)
+        {
+            if (!_refusals.TryGetValue((source, kind), out var refused))
+            {
+                _refusals[(source, kind)] = refused = new Refused();
+            }
+
+            refused.Count++;
+            if (refused.Places.Count <= MaxRefusalPlaces && !refused.Places.Contains(place))
+            {
+                refused.Places.Add(place);
+            }
+        }
+
+        /// <summary>One problem per source (file, or a dataset's folder tags) and kind of refusal: how many tags, and the first places.</summary>
+        public void ReportRefusals()
+        {
+            foreach (var ((source, kind), refused) in _refusals.OrderBy(r => r.Key.Source, StringComparer.Ordinal).ThenBy(r => r.Key.Kind))
+            {
+                var limit = kind == RefusalKind.TagsPerImage
+                    ? $"over the {scanner._options.MaxTagsPerImage} tags an image may have (Ingest:MaxTagsPerImage)"
+                    : $"over the {scanner._options.MaxNewClassesPerScan} new classes a scan may create (Ingest:MaxNewClassesPerScan)";
+                var places = string.Join(", ", refused.Places.Take(MaxRefusalPlaces)) + (refused.Places.Count > MaxRefusalPlaces ? ", …" : "");
+                Problem($"{source}: {refused.Count} tags refused, {limit}: {places}");
+            }
+
+            _refusals.Clear();
+        }
 
         public ScanReport ToReport(int messages)
         {

@@ -785,6 +785,58 @@ public abstract class InboxScannerContract
     }
 
     [Fact]
+    public async Task TagsOverTheCaps_AreRefused_AndReportedWithFileAndLine_OneLinePerKind()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/caps/a.jpg");
+        await PutImageAsync(b.Blobs, "inbox/caps/b.jpg");
+        await PutImageAsync(b.Blobs, "inbox/caps2/c.jpg");
+        await PutAsync(b.Blobs, "inbox/caps/tags.csv",
+            "a.jpg,t1;t2;t3;t4\n" + // 1: a's fourth tag is one too many
+            "a.jpg,t1\n" +          // 2: already there
+            "b.jpg,u1;u2\n" +       // 3: u1 is the fourth new class, u2 one too many
+            "b.jpg,t1\n" +          // 4: a known class
+            "a.jpg,t5\n");          // 5: too many tags again
+        // Applied after caps/tags.csv (datasets in name order): the class budget is spent by then.
+        await PutAsync(b.Blobs, "inbox/caps2/annotations.json", """
+            {"images": [{"id": 1, "file_name": "c.jpg"}], "annotations": [{"image_id": 1, "category_id": 2, "bbox": [1, 1, 2, 2]}, {"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]}],
+             "categories": [{"id": 1, "name": "t2"}, {"id": 2, "name": "brand new"}]}
+            """);
+
+        var report = await CreateScanner(b, o => { o.MaxTagsPerImage = 3; o.MaxNewClassesPerScan = 4; }).ScanAsync(Ct);
+
+        Assert.Equal(["t1", "t2", "t3"], await TagsAsync(b, "inbox/caps/a.jpg"));
+        Assert.Equal(["t1", "u1"], await TagsAsync(b, "inbox/caps/b.jpg"));
+        Assert.Equal(["t2"], await TagsAsync(b, "inbox/caps2/c.jpg"));
+        Assert.Equal(["t1", "t2", "t3", "u1"], (await b.Store.ListClassNamesAsync(Ct)).Order(StringComparer.Ordinal));
+        Assert.Equal(1, report.HumanBoxes);
+        var perImage = Assert.Single(report.Problems, p => p.Contains("Ingest:MaxTagsPerImage", StringComparison.Ordinal));
+        Assert.Equal("inbox/caps/tags.csv: 2 tags refused, over the 3 tags an image may have (Ingest:MaxTagsPerImage): line 1, line 5", perImage);
+        var classes = report.Problems.Where(p => p.Contains("Ingest:MaxNewClassesPerScan", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(
+            [
+                "inbox/caps/tags.csv: 1 tags refused, over the 4 new classes a scan may create (Ingest:MaxNewClassesPerScan): line 3",
+                "inbox/caps2/annotations.json: 1 tags refused, over the 4 new classes a scan may create (Ingest:MaxNewClassesPerScan): category 2",
+            ],
+            classes);
+    }
+
+    [Fact]
+    public async Task OneRowWithThousandsOfTags_CreatesNoMoreClassesThanTheScanMay()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/flood/a.jpg");
+        await PutAsync(b.Blobs, "inbox/flood/tags.csv", "a.jpg," + string.Join(';', Enumerable.Range(0, 5000).Select(i => $"c{i}")) + "\n");
+
+        var report = await CreateScanner(b, o => { o.MaxTagsPerImage = 10_000; o.MaxNewClassesPerScan = 100; }).ScanAsync(Ct);
+
+        Assert.Equal(100, (await b.Store.ListClassNamesAsync(Ct)).Count);
+        Assert.Equal(100, (await TagsAsync(b, "inbox/flood/a.jpg")).Length);
+        var refused = Assert.Single(report.Problems);
+        Assert.StartsWith("inbox/flood/tags.csv: 4900 tags refused, over the 100 new classes a scan may create (Ingest:MaxNewClassesPerScan): line 1", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task KnownPathOverwrittenWithTheBytesOfAnotherImage_FailsWithItsReason_AndKeepsBoth()
     {
         var b = await CreateBackendAsync();
