@@ -946,7 +946,9 @@ public sealed partial class InboxScanner
             }
             catch (ArgumentException e)
             {
-                Problem($"{where}: '{BlobName.Printable(raw)}' is not a usable tag ({e.Message})");
+                // A refused tag can be a megabyte long: the problem line shows its start.
+                var shown = raw.Length > 100 ? raw[..100] + "…" : raw;
+                Problem($"{where}: '{BlobName.Printable(shown)}' is not a usable tag ({(raw.Length > 100 ? $"{raw.Length} characters" : e.Message)})");
                 return null;
             }
         }

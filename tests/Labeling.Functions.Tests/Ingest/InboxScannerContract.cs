@@ -837,6 +837,24 @@ public abstract class InboxScannerContract
     }
 
     [Fact]
+    public async Task TagFileLinesOverTheLineLimit_AreRefusedWithTheirLine_AndTheNextLinesApplied()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/long/a.jpg");
+        var huge = new string('x', Labeling.Functions.Ingest.TagFileReader.MaxLineChars + 1);
+        await PutAsync(b.Blobs, "inbox/long/tags.csv", $"a.jpg,{huge}\r\na.jpg,short\r\n\"a.jpg\",\"{huge[..1000]}\n{huge}\"\na.jpg,after\n");
+        await PutAsync(b.Blobs, "inbox/long/tags.jsonl", $"{{\"path\": \"a.jpg\", \"tags\": [\"{huge}\"]}}\n{{\"path\": \"a.jpg\", \"tags\": [\"jsonl\"]}}\n");
+
+        var report = await CreateScanner(b).ScanAsync(Ct);
+
+        Assert.Equal(["after", "jsonl", "short"], await TagsAsync(b, "inbox/long/a.jpg"));
+        Assert.Contains($"inbox/long/tags.csv: line 1: the line is longer than {Labeling.Functions.Ingest.TagFileReader.MaxLineChars} characters; it is skipped", report.Problems);
+        Assert.Contains(report.Problems, p => p.StartsWith("inbox/long/tags.csv: line 3: a quoted field runs over more than", StringComparison.Ordinal));
+        Assert.Contains($"inbox/long/tags.jsonl: line 1: the line is longer than {Labeling.Functions.Ingest.TagFileReader.MaxLineChars} characters; it is skipped", report.Problems);
+        Assert.Equal(3, report.Problems.Count);
+    }
+
+    [Fact]
     public async Task KnownPathOverwrittenWithTheBytesOfAnotherImage_FailsWithItsReason_AndKeepsBoth()
     {
         var b = await CreateBackendAsync();
