@@ -2,11 +2,10 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using Labeling.Blobs;
 using Labeling.Functions.Ingest;
-using Labeling.Queues;
 using Labeling.Sql;
-using Labeling.Testing;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Labeling.Benchmarks;
 
@@ -22,9 +21,17 @@ public static class IngestBenchmarks
     {
         var count = BenchmarkArgs.Int(args, "--images", 2000);
         var kib = BenchmarkArgs.Int(args, "--kib", 256);
-        using var folder = new TempFolder();
-        await using var database = folder.CreateMigratedSqlite();
-        IBlobStore blobs = new LocalFolderBlobStore(Options.Create(new LocalBlobStoreOptions { RootPath = Path.Combine(folder.Path, "blobs"), FlushToDisk = false }));
+        var root = Path.Combine(Path.GetTempPath(), "labeling-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(root);
+        var services = new ServiceCollection()
+            .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
+            .AddLabelingDatabase(o => o.ConnectionString = $"Data Source={Path.Combine(root, "labeling.db")}")
+            .AddLabelingLocalBlobs(o => { o.RootPath = Path.Combine(root, "blobs"); o.FlushToDisk = false; })
+            .AddLabelingSqliteQueues()
+            .AddLabelingFunctions(new ConfigurationBuilder().Build());
+        await using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<LabelsDatabase>().Migrate();
+        var blobs = provider.GetRequiredService<IBlobStore>();
         await blobs.CreateIfNotExistsAsync(CancellationToken.None);
         var random = new Random(1);
         var bytes = new byte[kib * 1024];
@@ -59,8 +66,7 @@ public static class IngestBenchmarks
         }
 
         md5.Stop();
-        var queues = new SqliteWorkQueueFactory(database, Options.Create(new WorkQueueOptions()), TimeProvider.System);
-        var scanner = new InboxScanner(blobs, new SqliteLabelStore(database), queues, Options.Create(new IngestOptions()), NullLogger<InboxScanner>.Instance);
+        var scanner = provider.GetRequiredService<InboxScanner>();
         var scan = Stopwatch.StartNew();
         var report = await scanner.ScanAsync(CancellationToken.None);
         scan.Stop();
@@ -77,6 +83,7 @@ public static class IngestBenchmarks
         Console.WriteLine($"| second scan: nothing new (no file read) | {rescan.Elapsed.TotalSeconds:F2} | {count / rescan.Elapsed.TotalSeconds:N0} | |");
         Console.WriteLine();
         Console.WriteLine($"Hashing is {sha.Elapsed / scan.Elapsed:P0} of the first scan.");
+        Directory.Delete(root, recursive: true);
         return 0;
     }
 }

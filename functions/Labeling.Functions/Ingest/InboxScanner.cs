@@ -427,13 +427,14 @@ public sealed partial class InboxScanner
     private bool NeedsRehash(Candidate candidate, ImageBlob stored)
     {
         var sameVersion = string.Equals(stored.ETag, candidate.ETag, StringComparison.Ordinal) && stored.Size == candidate.Size;
-        if (sameVersion && (ContentHash.IsSha256(stored.ContentHash) || (IsTooLargeMarker(stored.ContentHash) && candidate.Size > _options.MaxImageBytes)))
+        if (candidate.Size > _options.MaxImageBytes)
         {
-            return false;
+            // A new version over the limit fails (without a read); an unchanged one, or a legacy row that cannot be
+            // checked without reading it whole, stays as it is.
+            return !sameVersion && stored.ETag is not null;
         }
 
-        // A legacy row over the limit cannot be checked without reading it whole: it stays as it is until it changes.
-        return !(stored.ETag is null && candidate.Size > _options.MaxImageBytes);
+        return !(sameVersion && ContentHash.IsSha256(stored.ContentHash));
     }
 
     private async Task RehashAsync(ScanRun run, List<(Candidate Candidate, ImageBlob Stored)> rehash, CancellationToken cancellationToken)
@@ -462,7 +463,7 @@ public sealed partial class InboxScanner
             names[stored.ImageId] = candidate.Name;
         }
 
-        var changed = updates.Where(u => u.Changed).Select(u => u.ImageId).ToHashSet();
+        var byId = updates.ToDictionary(u => u.ImageId);
         foreach (var result in await _store.UpdateContentAsync(updates, cancellationToken))
         {
             var blob = BlobName.Printable(names[result.ImageId]);
@@ -470,7 +471,7 @@ public sealed partial class InboxScanner
             {
                 case ContentUpdateOutcome.Reset:
                     run.Changed++;
-                    var failed = updates.First(u => u.ImageId == result.ImageId).FailReason;
+                    var failed = byId[result.ImageId].FailReason;
                     if (failed is null)
                     {
                         LogContentChanged(blob, result.ImageId);
@@ -481,7 +482,7 @@ public sealed partial class InboxScanner
                     }
 
                     break;
-                case ContentUpdateOutcome.DuplicateContent when changed.Contains(result.ImageId):
+                case ContentUpdateOutcome.DuplicateContent when byId[result.ImageId].Changed:
                     run.Changed++;
                     run.Problem($"{blob}: its new bytes are those of image {result.DuplicateOf}; image {result.ImageId} is failed (duplicate-content)");
                     break;
@@ -517,7 +518,6 @@ public sealed partial class InboxScanner
     private static string TooLargeMarker(Candidate candidate) =>
         TooLargeMarkerPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{candidate.Name}\n{candidate.ETag}")))[..32];
 
-    private static bool IsTooLargeMarker(string hash) => hash.StartsWith(TooLargeMarkerPrefix, StringComparison.Ordinal);
 
     private async Task<long?> KnownDuplicateAsync(Candidate candidate, CancellationToken cancellationToken)
     {
