@@ -23,9 +23,9 @@ public static class FunctionsServiceCollectionExtensions
     public static IServiceCollection AddLabelingFunctions(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<IngestOptions>().Bind(configuration.GetSection("Ingest")).Validate(Valid<IngestOptions>(o => o.Validate())).ValidateOnStart();
-        services.AddOptions<LabelBatchOptions>().Bind(configuration.GetSection(LabelBatchOptions.Section)).Validate(Valid<LabelBatchOptions>(o => o.Validate())).ValidateOnStart();
-        services.AddOptions<LabelWorkerOptions>().Bind(configuration.GetSection(LabelWorkerOptions.Section)).Validate(Valid<LabelWorkerOptions>(o => o.Validate())).ValidateOnStart();
+        services.AddOptions<IngestOptions>().Bind(configuration.GetSection("Ingest")).ValidatedBy(o => o.Validate()).ValidateOnStart();
+        services.AddOptions<LabelBatchOptions>().Bind(configuration.GetSection(LabelBatchOptions.Section)).ValidatedBy(o => o.Validate()).ValidateOnStart();
+        services.AddOptions<LabelWorkerOptions>().Bind(configuration.GetSection(LabelWorkerOptions.Section)).ValidatedBy(o => o.Validate()).ValidateOnStart();
         services.AddOptions<DetectorOptions>().Bind(configuration.GetSection(DetectorOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DetectorOptions>, DetectorOptionsValidation>());
         services.TryAddSingleton(TimeProvider.System);
@@ -33,9 +33,9 @@ public static class FunctionsServiceCollectionExtensions
         services.TryAddSingleton<Functions.Failures.FailureRecovery>();
         services.TryAddSingleton<LabelIdle>();
         services.TryAddSingleton<IActiveDetector, ActiveDetectorProvider>();
-        services.AddOptions<DatasetAdmissionOptions>().Bind(configuration.GetSection(DatasetAdmissionOptions.Section)).Validate(Valid<DatasetAdmissionOptions>(o => o.Validate())).ValidateOnStart();
+        services.AddOptions<DatasetAdmissionOptions>().Bind(configuration.GetSection(DatasetAdmissionOptions.Section)).ValidatedBy(o => o.Validate()).ValidateOnStart();
         services.TryAddSingleton<DatasetAdmission>();
-        services.AddOptions<DatasetControlOptions>().Bind(configuration.GetSection(DatasetControlOptions.Section)).Validate(Valid<DatasetControlOptions>(o => o.Validate())).ValidateOnStart();
+        services.AddOptions<DatasetControlOptions>().Bind(configuration.GetSection(DatasetControlOptions.Section)).ValidatedBy(o => o.Validate()).ValidateOnStart();
         services.TryAddSingleton<DatasetControl>();
         services.TryAddSingleton<LabelReadiness>();
         services.TryAddSingleton<LabelBatchHandler>();
@@ -65,17 +65,33 @@ public static class FunctionsServiceCollectionExtensions
             options.Validate() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
     }
 
-    // The options classes validate themselves by throwing; options validation wants a bool.
-    private static Func<T, bool> Valid<T>(Action<T> validate) => options =>
+    // The options classes validate themselves by throwing; the exception's message becomes the start failure, on one line.
+    private static OptionsBuilder<T> ValidatedBy<T>(this OptionsBuilder<T> builder, Action<T> validate)
+        where T : class
     {
-        try
+        builder.Services.AddSingleton<IValidateOptions<T>>(new ThrowingValidator<T>(builder.Name, validate));
+        return builder;
+    }
+
+    private sealed class ThrowingValidator<T>(string? name, Action<T> validate) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? optionsName, T options)
         {
-            validate(options);
-            return true;
+            if (name is not null && name != optionsName)
+            {
+                return ValidateOptionsResult.Skip;
+            }
+
+            try
+            {
+                validate(options);
+                return ValidateOptionsResult.Success;
+            }
+            catch (ArgumentException e)
+            {
+                return ValidateOptionsResult.Fail(string.Join(' ', e.Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)));
+            }
         }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    };
+    }
 }

@@ -82,7 +82,7 @@ public static partial class LabelingCli
 
             await context.Output.WriteLineAsync($"Copied {files.Count} file(s), {bytes:N0} bytes, to {prefix}{dataset}/.");
             await context.Output.WriteLineAsync(
-                $"Scan: {report.BlobsListed} blob(s) listed, {report.ImagesCreated} image(s) registered, {report.AlreadyRegistered} already registered, " +
+                $"Scan: {report.BlobsListed} blob(s) listed, {report.ImagesCreated} image(s) registered, {report.AlreadyRegistered} already registered ({report.ImagesChanged} with new bytes), " +
                 $"{report.Duplicates} duplicate(s), {report.TagsAdded} tag(s), {report.HumanBoxes} human box(es), {report.MessagesSent} label message(s) queued.");
             foreach (var problem in report.Problems)
             {

@@ -40,7 +40,7 @@ public sealed partial class LabelingJobs(
     public async Task<string> ScanInboxAsync(CancellationToken cancellationToken)
     {
         var report = await scanner.ScanAsync(cancellationToken);
-        var text = $"{report.BlobsListed} blob(s) listed, {report.ImagesCreated} new image(s), {report.TagsAdded} tag(s), "
+        var text = $"{report.BlobsListed} blob(s) listed, {report.ImagesCreated} new image(s), {report.ImagesChanged} with new bytes, {report.TagsAdded} tag(s), "
             + $"{report.HumanBoxes} human box(es), {report.MessagesSent} batch(es) queued, {report.Problems.Count} problem(s)";
         if (report.Problems.Count > 0)
         {

@@ -115,12 +115,16 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
             // DO NOTHING on either unique key (blob path; dataset + content hash), then find out which.
             var id = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
                 """
-                INSERT INTO images (dataset_id, blob_path, content_hash, width, height, split)
-                VALUES (@datasetId, @BlobPath, @ContentHash, @Width, @Height, @Split)
+                INSERT INTO images (dataset_id, blob_path, content_hash, width, height, split, blob_etag, blob_size, status, last_error)
+                VALUES (@datasetId, @BlobPath, @ContentHash, @Width, @Height, @Split, @ETag, @Size, @status, @FailReason)
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """,
-                new { datasetId, image.BlobPath, image.ContentHash, image.Width, image.Height, image.Split },
+                new
+                {
+                    datasetId, image.BlobPath, image.ContentHash, image.Width, image.Height, image.Split, image.ETag, image.Size,
+                    status = image.FailReason is null ? "pending" : "failed", FailReason = Truncate(image.FailReason),
+                },
                 transaction, cancellationToken: cancellationToken));
             if (id is { } created)
             {
@@ -311,10 +315,7 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
     public async Task SetStatusAsync(IReadOnlyList<long> imageIds, ImageStatus status, string? reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(imageIds);
-        if (reason is { Length: > MaxErrorLength })
-        {
-            reason = reason[..MaxErrorLength] + "…";
-        }
+        reason = Truncate(reason);
 
         await using var connection = await Database.DataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -332,6 +333,8 @@ internal abstract partial class SqlLabelStore(LabelsDatabase database) : ILabelS
 
         await transaction.CommitAsync(cancellationToken);
     }
+
+    private static string? Truncate(string? reason) => reason is { Length: > MaxErrorLength } ? reason[..MaxErrorLength] + "…" : reason;
 
     public async Task<IReadOnlyDictionary<string, long>> GetImageIdsByPathAsync(IReadOnlyList<string> blobPaths, CancellationToken cancellationToken)
     {

@@ -62,8 +62,12 @@ public sealed partial class LabelBatchHandler
     private readonly LabelReadiness? _readiness;
     private IReadOnlyDictionary<string, long>? _discoveryClassIds;
     private readonly DatasetAdmission? _admission;
+    private readonly Ingest.IngestOptions _ingest;
 
-    /// <summary>Creates the handler; the options are validated. Without <paramref name="admission"/> no dataset control applies (every batch proceeds).</summary>
+    /// <summary>
+    /// Creates the handler; the options are validated. Without <paramref name="admission"/> no dataset control applies (every
+    /// batch proceeds); <paramref name="ingest"/> gives the image size limit (<see cref="Ingest.IngestOptions.MaxImageBytes"/>, its default when null).
+    /// </summary>
     public LabelBatchHandler(
         ILabelStore store,
         IBlobStore blobs,
@@ -73,7 +77,8 @@ public sealed partial class LabelBatchHandler
         ILogger<LabelBatchHandler> logger,
         TimeProvider? timeProvider = null,
         LabelReadiness? readiness = null,
-        DatasetAdmission? admission = null)
+        DatasetAdmission? admission = null,
+        IOptions<Ingest.IngestOptions>? ingest = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(blobs);
@@ -93,6 +98,8 @@ public sealed partial class LabelBatchHandler
         _retry = BuildRetry(_options, _logger, _time);
         _readiness = readiness;
         _admission = admission;
+        _ingest = ingest?.Value ?? new Ingest.IngestOptions();
+        _ingest.Validate();
     }
 
     /// <summary>
@@ -407,6 +414,12 @@ public sealed partial class LabelBatchHandler
                     await MarkFailedAsync(image, "invalid-blob-name", e.Message, t2);
                     return;
                 }
+                catch (BlobTooLargeException e)
+                {
+                    var reason = _ingest.TooLargeReason(e.Size);
+                    await MarkFailedAsync(image, "too-large", reason["too-large: ".Length..], t2);
+                    return;
+                }
 
                 await downloaded.Writer.WriteAsync((image, bytes), t2);
             }));
@@ -511,11 +524,22 @@ public sealed partial class LabelBatchHandler
         return labels;
     }
 
+    // The whole image is held in memory (the decoder wants it), so its size is checked before the read (the stream's
+    // length is the blob's size) and the read goes through a stream that stops one byte past the limit: a blob that
+    // grew since, or whose stream cannot tell its length, still never costs more than the limit.
     private async Task<byte[]> ReadAllAsync(string blobName, CancellationToken cancellationToken)
     {
-        await using var stream = await _blobs.OpenReadAsync(blobName, cancellationToken);
-        using var buffer = stream.CanSeek ? new MemoryStream(checked((int)stream.Length)) : new MemoryStream();
-        await stream.CopyToAsync(buffer, cancellationToken);
+        var limit = _ingest.MaxImageBytes;
+        var stream = await _blobs.OpenReadAsync(blobName, cancellationToken);
+        await using var limited = new LengthLimitedStream(stream, limit, blobName);
+        var known = stream.CanSeek ? stream.Length : (long?)null;
+        if (known > limit)
+        {
+            throw new BlobTooLargeException(limit, blobName, known);
+        }
+
+        using var buffer = known is { } length ? new MemoryStream((int)length) : new MemoryStream();
+        await limited.CopyToAsync(buffer, cancellationToken);
         return buffer.ToArray();
     }
 

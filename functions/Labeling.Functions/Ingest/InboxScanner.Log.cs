@@ -29,6 +29,9 @@ public sealed partial class InboxScanner
     [LoggerMessage(EventId = 3107, Level = LogLevel.Debug, Message = "Sent label batch {Batch} with {Count} images to {Queue}")]
     private partial void LogBatchQueued(Guid batch, int count, string queue);
 
+    [LoggerMessage(EventId = 3108, Level = LogLevel.Information, Message = "{Blob} holds new bytes: image {ImageId} is pending again, its model labels dropped")]
+    private partial void LogContentChanged(string blob, long imageId);
+
     [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "Dataset '{Dataset}' is paused: its pending images are not queued")]
     private partial void LogPausedNotQueued(string dataset);
 }

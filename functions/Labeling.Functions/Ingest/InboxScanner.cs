@@ -120,6 +120,7 @@ public sealed partial class InboxScanner
             await _store.SetCheckpointAsync(Scope, "", cancellationToken);
         }
 
+        run.ReportRefusals();
         var messages = await EnqueuePendingAsync(null, cancellationToken);
         var report = run.ToReport(messages);
         LogScanFinished(Scope, report.BlobsListed, report.ImagesCreated, report.AlreadyRegistered, report.Duplicates, report.TagsAdded, report.HumanBoxes, report.MessagesSent, run.ProblemCount);
@@ -265,7 +266,7 @@ public sealed partial class InboxScanner
             tag = run.CheckTag(folders[(folders.LastIndexOf('/') + 1)..], $"{BlobName.Printable(name)}: folder");
         }
 
-        batch.Add(new Candidate(name, dataset, tag, item.ContentMd5, item.ETag));
+        batch.Add(new Candidate(name, dataset, tag, item.ETag, item.Size));
     }
 
     private async Task FlushAsync(ScanRun run, List<Candidate> batch, string last, CancellationToken cancellationToken)
@@ -296,15 +297,26 @@ public sealed partial class InboxScanner
 
     private async Task RegisterAsync(ScanRun run, List<Candidate> batch, CancellationToken cancellationToken)
     {
-        // Paths registered before (an earlier pass) cost one lookup per batch, not a write each.
-        var known = await _store.GetImageIdsByPathAsync(batch.Select(c => c.Name).ToList(), cancellationToken);
+        // Paths registered before (an earlier pass) cost one lookup per batch, not a write each; only those whose
+        // version (ETag, length) differs from the one they were hashed from are read again.
+        var known = await _store.GetImageBlobsAsync(batch.Select(c => c.Name).ToList(), cancellationToken);
+
+        // Re-asserted folder tags of known paths go straight in (they were admitted when the path was new).
         var tags = new List<ImageTag>();
+        var folderTags = new List<(ImageTag Tag, string Source, string Place)>();
+        var rehash = batch.Where(c => known.TryGetValue(c.Name, out var stored) && NeedsRehash(c, stored)).Select(c => (c, known[c.Name])).ToList();
+        if (rehash.Count > 0)
+        {
+            // Before the new paths: a copy in this batch of a re-hashed legacy (MD5) image is then found as a duplicate.
+            await RehashAsync(run, rehash, cancellationToken);
+        }
+
         foreach (var group in batch.GroupBy(c => c.Dataset, StringComparer.Ordinal))
         {
             var fresh = new List<Candidate>();
             foreach (var candidate in group)
             {
-                var existing = known.TryGetValue(candidate.Name, out var byPath) ? byPath : await KnownDuplicateAsync(candidate, cancellationToken);
+                var existing = known.TryGetValue(candidate.Name, out var stored) ? stored.ImageId : await KnownDuplicateAsync(candidate, cancellationToken);
                 if (existing is { } id)
                 {
                     run.AlreadyRegistered++;
@@ -331,15 +343,25 @@ public sealed partial class InboxScanner
             var registering = new List<Candidate>(fresh.Count);
             foreach (var candidate in fresh)
             {
-                var hash = candidate.ContentMd5 ?? await ContentHashAsync(candidate.Name, cancellationToken);
+                cocoImages.TryGetValue(candidate.Name, out var coco);
+                var (hash, tooLarge) = await HashAsync(candidate, withMd5: false, cancellationToken);
+                if (tooLarge is not null)
+                {
+                    // Registered, not skipped: the image is listed in `labeling failures` with its reason, and a smaller
+                    // file dropped under the same name later is re-hashed and labelled.
+                    run.Problem($"{BlobName.Printable(candidate.Name)}: registered as failed, {tooLarge}");
+                    images.Add(new NewImage(candidate.Name, TooLargeMarker(candidate), coco?.Width, coco?.Height, coco?.Split, candidate.ETag, candidate.Size, tooLarge));
+                    registering.Add(candidate);
+                    continue;
+                }
+
                 if (hash is null)
                 {
                     run.Problem($"{BlobName.Printable(candidate.Name)}: skipped, it was deleted while the scan ran");
                     continue;
                 }
 
-                cocoImages.TryGetValue(candidate.Name, out var coco);
-                images.Add(new NewImage(candidate.Name, hash, coco?.Width, coco?.Height, coco?.Split));
+                images.Add(new NewImage(candidate.Name, hash.Sha256, coco?.Width, coco?.Height, coco?.Split, candidate.ETag, candidate.Size));
                 registering.Add(candidate);
             }
 
@@ -373,11 +395,17 @@ public sealed partial class InboxScanner
                     run.MarkPending(group.Key);
                     if (registering[i].Tag is { } tag)
                     {
-                        tags.Add(new ImageTag(result.ImageId, tag));
-                        run.TagsAdded++;
+                        folderTags.Add((new ImageTag(result.ImageId, tag), $"{_options.Prefix}{group.Key}/", BlobName.Printable(result.BlobPath[(_options.Prefix.Length + group.Key.Length + 1)..])));
                     }
                 }
             }
+        }
+
+        if (folderTags.Count > 0)
+        {
+            var admitted = await run.AdmitTagsAsync(folderTags, cancellationToken);
+            tags.AddRange(admitted);
+            run.TagsAdded += admitted.Count;
         }
 
         if (tags.Count > 0)
@@ -387,6 +415,103 @@ public sealed partial class InboxScanner
 
         LogBatchRegistered(batch.Count, batch[^1].Name);
     }
+
+    // A known path is read again only when its listing shows another version than the one it was hashed from, or its
+    // hash is no SHA-256 yet (rows from before migration 0005, or an image registered while over the size limit).
+    private bool NeedsRehash(Candidate candidate, ImageBlob stored)
+    {
+        var sameVersion = string.Equals(stored.ETag, candidate.ETag, StringComparison.Ordinal) && stored.Size == candidate.Size;
+        if (candidate.Size > _options.MaxImageBytes)
+        {
+            // A new version over the limit fails (without a read); an unchanged one, or a legacy row that cannot be
+            // checked without reading it whole, stays as it is.
+            return !sameVersion && stored.ETag is not null;
+        }
+
+        return !(sameVersion && ContentHash.IsSha256(stored.ContentHash));
+    }
+
+    private async Task RehashAsync(ScanRun run, List<(Candidate Candidate, ImageBlob Stored)> rehash, CancellationToken cancellationToken)
+    {
+        var updates = new List<ImageContent>(rehash.Count);
+        var names = new Dictionary<long, string>();
+        foreach (var (candidate, stored) in rehash)
+        {
+            var (hash, tooLarge) = await HashAsync(candidate, withMd5: ContentHash.IsLegacyMd5(stored.ContentHash), cancellationToken);
+            if (tooLarge is not null)
+            {
+                updates.Add(new ImageContent(stored.ImageId, TooLargeMarker(candidate), candidate.ETag, candidate.Size, Changed: true, tooLarge));
+            }
+            else if (hash is null)
+            {
+                run.Problem($"{BlobName.Printable(candidate.Name)}: not re-hashed, it was deleted while the scan ran");
+                continue;
+            }
+            else
+            {
+                var same = string.Equals(hash.Sha256, stored.ContentHash, StringComparison.Ordinal)
+                    || string.Equals(hash.Md5, stored.ContentHash, StringComparison.Ordinal);
+                updates.Add(new ImageContent(stored.ImageId, hash.Sha256, candidate.ETag, candidate.Size, Changed: !same));
+            }
+
+            names[stored.ImageId] = candidate.Name;
+        }
+
+        var byId = updates.ToDictionary(u => u.ImageId);
+        foreach (var result in await _store.UpdateContentAsync(updates, cancellationToken))
+        {
+            var blob = BlobName.Printable(names[result.ImageId]);
+            switch (result.Outcome)
+            {
+                case ContentUpdateOutcome.Reset:
+                    run.Changed++;
+                    var failed = byId[result.ImageId].FailReason;
+                    if (failed is null)
+                    {
+                        LogContentChanged(blob, result.ImageId);
+                    }
+                    else
+                    {
+                        run.Problem($"{blob}: its new bytes were not read, {failed}; image {result.ImageId} is failed");
+                    }
+
+                    break;
+                case ContentUpdateOutcome.DuplicateContent when byId[result.ImageId].Changed:
+                    run.Changed++;
+                    run.Problem($"{blob}: its new bytes are those of image {result.DuplicateOf}; image {result.ImageId} is failed (duplicate-content)");
+                    break;
+                case ContentUpdateOutcome.DuplicateContent:
+                    run.Problem($"{blob}: has the bytes of image {result.DuplicateOf} too (both registered before SHA-256 hashing); its hash stays the old MD5");
+                    break;
+            }
+        }
+    }
+
+    /// <summary>SHA-256 of the candidate's bytes, read through a stream that stops at the size limit; or why it is refused (from the listing's size, or because it grew while read); null hash: deleted.</summary>
+    private async Task<(ContentHashes? Hash, string? TooLarge)> HashAsync(Candidate candidate, bool withMd5, CancellationToken cancellationToken)
+    {
+        if (candidate.Size > _options.MaxImageBytes)
+        {
+            return (null, _options.TooLargeReason(candidate.Size));
+        }
+
+        try
+        {
+            return (await ContentHash.ComputeAsync(_blobs, candidate.Name, _options.MaxImageBytes, withMd5, cancellationToken), null);
+        }
+        catch (BlobTooLargeException)
+        {
+            return (null, _options.TooLargeReason(null));
+        }
+    }
+
+    // An image over the limit is never read, so it has no content hash: it gets one that names its path and version
+    // and can never equal a SHA-256 (so it is re-hashed once the file or the limit changes).
+    private const string TooLargeMarkerPrefix = "too-large:";
+
+    private static string TooLargeMarker(Candidate candidate) =>
+        TooLargeMarkerPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{candidate.Name}\n{candidate.ETag}")))[..32];
+
 
     private async Task<long?> KnownDuplicateAsync(Candidate candidate, CancellationToken cancellationToken)
     {
@@ -415,80 +540,78 @@ public sealed partial class InboxScanner
         return ids;
     }
 
-    // The listing's MD5 is missing for some Azure uploads (block blobs put without Content-MD5): ask, else hash the bytes.
-    private async Task<string?> ContentHashAsync(string name, CancellationToken cancellationToken)
-    {
-        var properties = await _blobs.GetPropertiesAsync(name, cancellationToken);
-        if (properties is null)
-        {
-            return null;
-        }
-
-        if (properties.ContentMd5 is { } md5)
-        {
-            return md5;
-        }
-
-        try
-        {
-            await using var stream = await _blobs.OpenReadAsync(name, cancellationToken);
-#pragma warning disable CA5351 // MD5 identifies content the way the stores' Content-MD5 does; it is not a security boundary.
-            return Convert.ToHexStringLower(await MD5.HashDataAsync(stream, cancellationToken));
-#pragma warning restore CA5351
-        }
-        catch (BlobNotFoundException)
-        {
-            return null;
-        }
-    }
-
     private async Task ApplyMetadataAsync(ScanRun run, string dataset, CancellationToken cancellationToken)
     {
         foreach (var file in MetadataFiles)
         {
             var name = $"{_options.Prefix}{dataset}/{file}";
-            var properties = await _blobs.GetPropertiesAsync(name, cancellationToken);
-            if (properties is null)
-            {
-                continue;
-            }
-
-            if (properties.Size > _options.MaxMetadataBytes)
-            {
-                run.Problem($"{BlobName.Printable(name)}: skipped, {properties.Size} bytes is over the {_options.MaxMetadataBytes}-byte limit (Ingest:MaxMetadataBytes)");
-                continue;
-            }
-
             var counts = new FileCounts(name);
-            try
+            string etag;
+            if (file == AnnotationsFile)
             {
-                await using var stream = await _blobs.OpenReadAsync(name, cancellationToken);
-                if (file == AnnotationsFile)
+                // Read at most once per scan: registration may have read it already (for splits and sizes).
+                if (await run.ReadCocoAsync(dataset, revalidate: true, cancellationToken) is not { } coco)
                 {
-                    await ApplyAnnotationsAsync(run, dataset, counts, stream, cancellationToken);
+                    continue;
+                }
+
+                run.ForgetCoco(dataset);
+                if (coco.Failure is not null)
+                {
+                    run.Problem($"{BlobName.Printable(name)}: {coco.Failure}");
+                    if (!coco.Record)
+                    {
+                        continue;
+                    }
                 }
                 else
                 {
+                    await ApplyAnnotationsAsync(run, dataset, counts, coco.Annotations!, cancellationToken);
+                }
+
+                etag = coco.ETag;
+            }
+            else
+            {
+                var properties = await _blobs.GetPropertiesAsync(name, cancellationToken);
+                if (properties is null)
+                {
+                    continue;
+                }
+
+                if (properties.Size > _options.MaxMetadataBytes)
+                {
+                    run.Problem($"{BlobName.Printable(name)}: skipped, {properties.Size} bytes is over the {_options.MaxMetadataBytes}-byte limit (Ingest:MaxMetadataBytes)");
+                    continue;
+                }
+
+                try
+                {
+                    await using var stream = new LengthLimitedStream(await _blobs.OpenReadAsync(name, cancellationToken), _options.MaxMetadataBytes, name);
                     using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
                     var rows = file == CsvFile
                         ? TagFileReader.ReadCsvAsync(reader, cancellationToken)
                         : TagFileReader.ReadJsonLinesAsync(reader, cancellationToken);
                     await ApplyTagRowsAsync(run, dataset, counts, rows, cancellationToken);
                 }
-            }
-            catch (BlobNotFoundException)
-            {
-                run.Problem($"{BlobName.Printable(name)}: skipped, it was deleted while the scan ran");
-                continue;
+                catch (BlobNotFoundException)
+                {
+                    run.Problem($"{BlobName.Printable(name)}: skipped, it was deleted while the scan ran");
+                    continue;
+                }
+                catch (BlobTooLargeException)
+                {
+                    // The rows before the limit are applied (adding tags is idempotent); the file's new ETag brings it back next pass.
+                    run.Problem($"{BlobName.Printable(name)}: it grew past the {_options.MaxMetadataBytes}-byte limit (Ingest:MaxMetadataBytes) while it was read; the rest of the file is not applied");
+                }
+
+                etag = properties.ETag;
             }
 
-            if (counts.UnknownPaths > MaxUnknownPathsPerFile)
-            {
-                run.Problem($"{BlobName.Printable(name)}: {counts.UnknownPaths - MaxUnknownPathsPerFile} more rows name images that are not registered");
-            }
+            counts.ReportRest(run);
 
             // Recorded after applying: a crash before this line applies the file again (idempotent).
-            await _store.SetCheckpointAsync(AppliedScope(name), properties.ETag, cancellationToken);
+            await _store.SetCheckpointAsync(AppliedScope(name), etag, cancellationToken);
             LogMetadataApplied(BlobName.Printable(name), counts.Tags, counts.Boxes);
         }
     }
@@ -500,7 +623,7 @@ public sealed partial class InboxScanner
         {
             if (row.Error is not null)
             {
-                run.Problem($"{BlobName.Printable(counts.File)}: line {row.Line}: {row.Error}");
+                counts.ReportError(run, $"{BlobName.Printable(counts.File)}: line {row.Line}: {row.Error}");
                 continue;
             }
 
@@ -525,10 +648,11 @@ public sealed partial class InboxScanner
     private async Task ApplyTagChunkAsync(ScanRun run, FileCounts counts, List<(TagFileEntry Row, string Blob)> chunk, CancellationToken cancellationToken)
     {
         var ids = await ResolveImagesAsync(chunk.Select(c => c.Blob).ToList(), cancellationToken);
-        var tags = new List<ImageTag>();
+        var file = BlobName.Printable(counts.File);
+        var candidates = new List<(ImageTag Tag, string Source, string Place)>();
         foreach (var (row, blob) in chunk)
         {
-            var where = $"{BlobName.Printable(counts.File)}: line {row.Line}";
+            var where = $"{file}: line {row.Line}";
             if (!ids.TryGetValue(blob, out var id))
             {
                 counts.ReportUnknown(run, $"{where}: '{BlobName.Printable(row.Path)}' is not a registered image");
@@ -539,11 +663,12 @@ public sealed partial class InboxScanner
             {
                 if (run.CheckTag(raw, where) is { } tag)
                 {
-                    tags.Add(new ImageTag(id, tag));
+                    candidates.Add((new ImageTag(id, tag), file, $"line {row.Line}"));
                 }
             }
         }
 
+        var tags = candidates.Count == 0 ? [] : await run.AdmitTagsAsync(candidates, cancellationToken);
         if (tags.Count > 0)
         {
             await _store.AddTagsAsync(tags, cancellationToken);
@@ -552,35 +677,24 @@ public sealed partial class InboxScanner
         }
     }
 
-    private async Task ApplyAnnotationsAsync(ScanRun run, string dataset, FileCounts counts, Stream stream, CancellationToken cancellationToken)
+    private async Task ApplyAnnotationsAsync(ScanRun run, string dataset, FileCounts counts, CocoAnnotations coco, CancellationToken cancellationToken)
     {
         var file = BlobName.Printable(counts.File);
-        CocoAnnotations coco;
-        try
-        {
-            coco = await CocoAnnotations.ReadAsync(stream, cancellationToken);
-        }
-        catch (JsonException e)
-        {
-            run.Problem($"{file}: line {(e.LineNumber ?? 0) + 1}: not valid JSON, the file is skipped ({e.Message})");
-            return;
-        }
-        catch (FormatException e)
-        {
-            run.Problem($"{file}: {e.Message}; the file is skipped");
-            return;
-        }
-
         foreach (var error in coco.Errors)
         {
             run.Problem($"{file}: {error}");
+        }
+
+        if (coco.MoreErrors > 0)
+        {
+            run.Problem($"{file}: … and {coco.MoreErrors} more errors in this file");
         }
 
         // Category id → class id; a category whose name is not a valid tag loses its boxes and tags.
         var categoryTags = new Dictionary<long, string>();
         foreach (var (id, name) in coco.Categories)
         {
-            if (run.CheckTag(name, $"{file}: category {id}") is { } tag)
+            if (run.CheckTag(name, $"{file}: category {id}") is { } tag && await run.AdmitClassAsync(tag, file, $"category {id}", cancellationToken))
             {
                 categoryTags[id] = tag;
             }
@@ -605,6 +719,8 @@ public sealed partial class InboxScanner
             var ids = await ResolveImagesAsync(blobs.Select(b => b.Blob).ToList(), cancellationToken);
             var boxes = new Dictionary<long, List<BoxData>>();
             var tags = new HashSet<ImageTag>();
+            var candidates = new List<(ImageTag Tag, string Source, string Place)>();
+            var pendingBoxes = new List<(ImageTag Tag, BoxData Box)>();
             var gold = new List<(long Id, string Blob)>();
             foreach (var (image, blob) in blobs)
             {
@@ -619,10 +735,7 @@ public sealed partial class InboxScanner
                     gold.Add((id, blob));
                 }
 
-                if (!boxes.TryGetValue(id, out var list))
-                {
-                    boxes[id] = list = [];
-                }
+                boxes.TryAdd(id, []);
 
                 foreach (var annotation in annotationsByImage[image.Id])
                 {
@@ -631,12 +744,24 @@ public sealed partial class InboxScanner
                         continue;
                     }
 
-                    tags.Add(new ImageTag(id, tag));
+                    var imageTag = new ImageTag(id, tag);
+                    if (tags.Add(imageTag))
+                    {
+                        candidates.Add((imageTag, file, $"image {image.Id}"));
+                    }
+
                     if (!annotation.Crowd)
                     {
-                        list.Add(new BoxData(classIds[tag], annotation.X, annotation.Y, annotation.X + annotation.Width, annotation.Y + annotation.Height, null, BoxSource.Human));
+                        pendingBoxes.Add((imageTag, new BoxData(classIds[tag], annotation.X, annotation.Y, annotation.X + annotation.Width, annotation.Y + annotation.Height, null, BoxSource.Human)));
                     }
                 }
+            }
+
+            // A tag over the image's cap takes its boxes with it: no box of a class the image is not tagged with.
+            tags = candidates.Count == 0 ? [] : [.. await run.AdmitTagsAsync(candidates, cancellationToken)];
+            foreach (var (imageTag, box) in pendingBoxes.Where(p => tags.Contains(p.Tag)))
+            {
+                boxes[imageTag.ImageId].Add(box);
             }
 
             await ReportSplitMismatchAsync(run, file, gold, cancellationToken);
@@ -690,7 +815,23 @@ public sealed partial class InboxScanner
         return blob;
     }
 
-    private sealed record Candidate(string Name, string Dataset, string? Tag, string? ContentMd5, string ETag);
+    private enum RefusalKind
+    {
+        TagsPerImage,
+        NewClasses,
+    }
+
+    private sealed class Refused
+    {
+        public int Count { get; set; }
+
+        public List<string> Places { get; } = [];
+    }
+
+    /// <summary>One read of an annotations.json: the parse, or why it failed (and whether its ETag is recorded as applied anyway).</summary>
+    private sealed record CocoRead(string ETag, CocoAnnotations? Annotations, string? Failure, bool Record);
+
+    private sealed record Candidate(string Name, string Dataset, string? Tag, string ETag, long Size);
 
     private sealed class FileCounts(string file)
     {
@@ -702,11 +843,36 @@ public sealed partial class InboxScanner
 
         public int UnknownPaths { get; private set; }
 
+        public int Errors { get; private set; }
+
         public void ReportUnknown(ScanRun run, string problem)
         {
             if (++UnknownPaths <= MaxUnknownPathsPerFile)
             {
                 run.Problem(problem);
+            }
+        }
+
+        /// <summary>A malformed row: the first <see cref="CocoAnnotations.MaxListedErrors"/> of a file are reported, the rest counted.</summary>
+        public void ReportError(ScanRun run, string problem)
+        {
+            if (++Errors <= CocoAnnotations.MaxListedErrors)
+            {
+                run.Problem(problem);
+            }
+        }
+
+        /// <summary>The one-line summaries of what was counted but not listed.</summary>
+        public void ReportRest(ScanRun run)
+        {
+            if (Errors > CocoAnnotations.MaxListedErrors)
+            {
+                run.Problem($"{BlobName.Printable(File)}: … and {Errors - CocoAnnotations.MaxListedErrors} more errors in this file");
+            }
+
+            if (UnknownPaths > MaxUnknownPathsPerFile)
+            {
+                run.Problem($"{BlobName.Printable(File)}: {UnknownPaths - MaxUnknownPathsPerFile} more rows name images that are not registered");
             }
         }
     }
@@ -716,7 +882,11 @@ public sealed partial class InboxScanner
     {
         private readonly List<string> _problems = [];
         private readonly Dictionary<string, long> _datasetIds = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, Dictionary<string, CocoImage>> _cocoImages = new(StringComparer.Ordinal);
+        private const int MaxRefusalPlaces = 10;
+        private readonly Dictionary<string, CocoRead> _coco = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string Source, RefusalKind Kind), Refused> _refusals = [];
+        private HashSet<string>? _knownClasses;
+        private int _newClasses;
 
         public string Prefix => scanner._options.Prefix;
 
@@ -732,6 +902,8 @@ public sealed partial class InboxScanner
         public int Created { get; set; }
 
         public int AlreadyRegistered { get; set; }
+
+        public int Changed { get; set; }
 
         public int Duplicates { get; set; }
 
@@ -768,7 +940,9 @@ public sealed partial class InboxScanner
             }
             catch (ArgumentException e)
             {
-                Problem($"{where}: '{BlobName.Printable(raw)}' is not a usable tag ({e.Message})");
+                // A refused tag can be a megabyte long: the problem line shows its start.
+                var shown = raw.Length > 100 ? raw[..100] + "…" : raw;
+                Problem($"{where}: '{BlobName.Printable(shown)}' is not a usable tag ({(raw.Length > 100 ? $"{raw.Length} characters" : e.Message)})");
                 return null;
             }
         }
@@ -784,30 +958,14 @@ public sealed partial class InboxScanner
         }
 
         /// <summary>
-        /// Blob path → COCO image entry of the dataset's annotations.json, read once per scan when the
-        /// dataset has new images, so they are registered with their split and size. Errors in the file are
-        /// reported when it is applied, not here.
+        /// Blob path → COCO image entry of the dataset's annotations.json, so new images are registered with their split
+        /// and size. Errors in the file are reported when it is applied, not here.
         /// </summary>
         public async Task<Dictionary<string, CocoImage>> GetCocoImagesAsync(string dataset, CancellationToken cancellationToken)
         {
-            if (_cocoImages.TryGetValue(dataset, out var cached))
-            {
-                return cached;
-            }
-
             var images = new Dictionary<string, CocoImage>(StringComparer.Ordinal);
-            _cocoImages[dataset] = images;
-            var name = $"{Prefix}{dataset}/{AnnotationsFile}";
-            var properties = await scanner._blobs.GetPropertiesAsync(name, cancellationToken);
-            if (properties is null || properties.Size > scanner._options.MaxMetadataBytes)
+            if (await ReadCocoAsync(dataset, revalidate: false, cancellationToken) is { Annotations: { } coco })
             {
-                return images;
-            }
-
-            try
-            {
-                await using var stream = await scanner._blobs.OpenReadAsync(name, cancellationToken);
-                var coco = await CocoAnnotations.ReadAsync(stream, cancellationToken);
                 foreach (var image in coco.Images)
                 {
                     var path = image.FileName.Trim().Normalize(NormalizationForm.FormC);
@@ -819,12 +977,157 @@ public sealed partial class InboxScanner
                     images.TryAdd($"{Prefix}{dataset}/{path}", image);
                 }
             }
-            catch (Exception e) when (e is JsonException or FormatException or BlobNotFoundException)
-            {
-                images.Clear();
-            }
 
             return images;
+        }
+
+        /// <summary>
+        /// The dataset's annotations.json, parsed (streaming, through a stream that stops at
+        /// <see cref="IngestOptions.MaxMetadataBytes"/>) at most once per scan: kept from registration until it is applied,
+        /// and read again only when its ETag changed meanwhile (checked when <paramref name="revalidate"/>). Null when the dataset has none.
+        /// </summary>
+        public async Task<CocoRead?> ReadCocoAsync(string dataset, bool revalidate, CancellationToken cancellationToken)
+        {
+            // Registration asks once per batch: a parse from this scan serves it without asking the store again.
+            if (!revalidate && _coco.TryGetValue(dataset, out var kept))
+            {
+                return kept;
+            }
+
+            var name = $"{Prefix}{dataset}/{AnnotationsFile}";
+            var properties = await scanner._blobs.GetPropertiesAsync(name, cancellationToken);
+            if (properties is null)
+            {
+                return null;
+            }
+
+            if (_coco.TryGetValue(dataset, out var cached) && cached.ETag == properties.ETag)
+            {
+                return cached;
+            }
+
+            var limit = scanner._options.MaxMetadataBytes;
+            CocoRead read;
+            if (properties.Size > limit)
+            {
+                read = new CocoRead(properties.ETag, null, $"skipped, {properties.Size} bytes is over the {limit}-byte limit (Ingest:MaxMetadataBytes)", Record: false);
+            }
+            else
+            {
+                try
+                {
+                    await using var stream = new LengthLimitedStream(await scanner._blobs.OpenReadAsync(name, cancellationToken), limit, name);
+                    read = new CocoRead(properties.ETag, await CocoAnnotations.ReadAsync(stream, cancellationToken), null, Record: true);
+                }
+                catch (JsonException e)
+                {
+                    read = new CocoRead(properties.ETag, null, $"line {(e.LineNumber ?? 0) + 1}: not valid JSON at byte {(e.BytePositionInLine ?? 0) + 1} of the line, the file is skipped ({e.Message})", Record: true);
+                }
+                catch (FormatException e)
+                {
+                    read = new CocoRead(properties.ETag, null, $"{e.Message}; the file is skipped", Record: true);
+                }
+                catch (BlobTooLargeException)
+                {
+                    read = new CocoRead(properties.ETag, null, $"skipped, it grew past the {limit}-byte limit (Ingest:MaxMetadataBytes) while it was read", Record: true);
+                }
+                catch (BlobNotFoundException)
+                {
+                    read = new CocoRead(properties.ETag, null, "skipped, it was deleted while the scan ran", Record: false);
+                }
+            }
+
+            _coco[dataset] = read;
+            return read;
+        }
+
+        /// <summary>Drops the kept parse of a dataset's annotations.json once it is applied.</summary>
+        public void ForgetCoco(string dataset) => _coco.Remove(dataset);
+
+        /// <summary>
+        /// The tags of <paramref name="candidates"/> that fit the caps: at most <see cref="IngestOptions.MaxTagsPerImage"/>
+        /// per image (counting what it has in the store) and <see cref="IngestOptions.MaxNewClassesPerScan"/> new classes
+        /// in this scan. A tag the image has already always fits. The others are counted per source and kind, with their
+        /// places, and reported once at the end of the scan (<see cref="ReportRefusals"/>).
+        /// </summary>
+        public async Task<List<ImageTag>> AdmitTagsAsync(IReadOnlyList<(ImageTag Tag, string Source, string Place)> candidates, CancellationToken cancellationToken)
+        {
+            var current = (await scanner._store.GetTagsAsync(candidates.Select(c => c.Tag.ImageId).Distinct().ToList(), cancellationToken))
+                .GroupBy(t => t.ImageId)
+                .ToDictionary(g => g.Key, g => g.Select(t => t.ClassName).ToHashSet(StringComparer.Ordinal));
+            var admitted = new List<ImageTag>(candidates.Count);
+            foreach (var (tag, source, place) in candidates)
+            {
+                if (!current.TryGetValue(tag.ImageId, out var has))
+                {
+                    current[tag.ImageId] = has = new HashSet<string>(StringComparer.Ordinal);
+                }
+
+                if (has.Contains(tag.Tag))
+                {
+                    admitted.Add(tag);
+                }
+                else if (has.Count >= scanner._options.MaxTagsPerImage)
+                {
+                    Refuse(source, RefusalKind.TagsPerImage, place);
+                }
+                else if (await AdmitClassAsync(tag.Tag, source, place, cancellationToken))
+                {
+                    has.Add(tag.Tag);
+                    admitted.Add(tag);
+                }
+            }
+
+            return admitted;
+        }
+
+        /// <summary>True when <paramref name="tag"/> (normalised) names a known class, or a new one the scan may still create.</summary>
+        public async Task<bool> AdmitClassAsync(string tag, string source, string place, CancellationToken cancellationToken)
+        {
+            _knownClasses ??= new HashSet<string>(await scanner._store.ListClassNamesAsync(cancellationToken), StringComparer.Ordinal);
+            if (_knownClasses.Contains(tag))
+            {
+                return true;
+            }
+
+            if (_newClasses >= scanner._options.MaxNewClassesPerScan)
+            {
+                Refuse(source, RefusalKind.NewClasses, place);
+                return false;
+            }
+
+            _newClasses++;
+            _knownClasses.Add(tag);
+            return true;
+        }
+
+        private void Refuse(string source, RefusalKind kind, string place)
+        {
+            if (!_refusals.TryGetValue((source, kind), out var refused))
+            {
+                _refusals[(source, kind)] = refused = new Refused();
+            }
+
+            refused.Count++;
+            if (refused.Places.Count <= MaxRefusalPlaces && !refused.Places.Contains(place))
+            {
+                refused.Places.Add(place);
+            }
+        }
+
+        /// <summary>One problem per source (file, or a dataset's folder tags) and kind of refusal: how many tags, and the first places.</summary>
+        public void ReportRefusals()
+        {
+            foreach (var ((source, kind), refused) in _refusals.OrderBy(r => r.Key.Source, StringComparer.Ordinal).ThenBy(r => r.Key.Kind))
+            {
+                var limit = kind == RefusalKind.TagsPerImage
+                    ? $"over the {scanner._options.MaxTagsPerImage} tags an image may have (Ingest:MaxTagsPerImage)"
+                    : $"over the {scanner._options.MaxNewClassesPerScan} new classes a scan may create (Ingest:MaxNewClassesPerScan)";
+                var places = string.Join(", ", refused.Places.Take(MaxRefusalPlaces)) + (refused.Places.Count > MaxRefusalPlaces ? ", …" : "");
+                Problem($"{source}: {refused.Count} tags refused, {limit}: {places}");
+            }
+
+            _refusals.Clear();
         }
 
         public ScanReport ToReport(int messages)
@@ -835,7 +1138,7 @@ public sealed partial class InboxScanner
                 problems.Add($"… and {ProblemCount - _problems.Count} more problems (see the log)");
             }
 
-            return new ScanReport(Listed, Created, AlreadyRegistered, Duplicates, TagsAdded, HumanBoxes, messages, problems);
+            return new ScanReport(Listed, Created, AlreadyRegistered, Changed, Duplicates, TagsAdded, HumanBoxes, messages, problems);
         }
     }
 }

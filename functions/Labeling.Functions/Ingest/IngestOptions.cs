@@ -29,6 +29,28 @@ public sealed class IngestOptions
     /// <summary>Largest metadata file (tags.csv, tags.jsonl, annotations.json) the scan reads; larger ones are reported and skipped. Default 256 MiB.</summary>
     public long MaxMetadataBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// Largest image file accepted, in bytes (at most <see cref="Array.MaxLength"/>: a worker holds one image in one array).
+    /// The scan registers a bigger image (from the listing's size) as failed with a <c>too-large</c> reason without reading
+    /// it; the label worker checks the blob's size again before it downloads and reads through a stream that stops at the
+    /// limit, so a file that grew meanwhile fails that image only. Default 64 MiB.
+    /// </summary>
+    public long MaxImageBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The failure of an image over <see cref="MaxImageBytes"/> (<c>too-large: …</c>), the same from the scan and the
+    /// label worker; <paramref name="size"/> null: the read went past the limit (the file grew, or had no known size).
+    /// </summary>
+    public string TooLargeReason(long? size) => size is { } bytes
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"too-large: {bytes} bytes is over the {MaxImageBytes}-byte limit (Ingest:MaxImageBytes)")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"too-large: reading it went past the {MaxImageBytes}-byte limit (Ingest:MaxImageBytes); it grew after the size check or its size was not known");
+
+    /// <summary>Most tags one image may carry; tags past it (from folders, tags.csv, tags.jsonl or annotations.json) are refused and reported with file and line. Default 256.</summary>
+    public int MaxTagsPerImage { get; set; } = 256;
+
+    /// <summary>Most classes (tag names not seen before) one scan may create; tags naming further new classes are refused and reported with file and line. Default 10,000.</summary>
+    public int MaxNewClassesPerScan { get; set; } = 10_000;
+
     /// <summary>Throws <see cref="ArgumentException"/> when an option is out of range.</summary>
     public void Validate()
     {
@@ -44,5 +66,12 @@ public sealed class IngestOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(LabelBatchSize, LabelMessage.MaxImages, nameof(LabelBatchSize));
         ArgumentException.ThrowIfNullOrWhiteSpace(LabelQueue, nameof(LabelQueue));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxMetadataBytes, 1, nameof(MaxMetadataBytes));
+        if (MaxImageBytes < 1 || MaxImageBytes > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxImageBytes), MaxImageBytes, $"Ingest:MaxImageBytes must be between 1 and {Array.MaxLength} (a worker holds an image in one array).");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxTagsPerImage, 1, nameof(MaxTagsPerImage));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxNewClassesPerScan, 1, nameof(MaxNewClassesPerScan));
     }
 }

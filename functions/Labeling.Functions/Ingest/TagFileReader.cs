@@ -14,9 +14,17 @@ internal sealed record TagFileEntry(int Line, string Path, IReadOnlyList<string>
     public static TagFileEntry Failed(int line, string error) => new(line, "", [], error);
 }
 
-/// <summary>Streams <c>tags.csv</c> (RFC 4180) and <c>tags.jsonl</c> rows; a bad row is reported, the rest go on.</summary>
+/// <summary>
+/// Streams <c>tags.csv</c> (RFC 4180) and <c>tags.jsonl</c> rows; a bad row is reported, the rest go on. A line (or a
+/// quoted CSV record) longer than <see cref="MaxLineChars"/> is refused and stepped over without being held whole.
+/// </summary>
 internal static class TagFileReader
 {
+    /// <summary>Longest line, or quoted CSV record over several lines, read from a tag file, in characters.</summary>
+    public const int MaxLineChars = 1024 * 1024;
+
+    private static readonly string TooLong = $"the line is longer than {MaxLineChars} characters; it is skipped";
+
     private static readonly char[] TagSeparators = [';', '|'];
     private static readonly HashSet<string> PathHeaders = new(StringComparer.OrdinalIgnoreCase) { "relative_path", "path", "file", "file_name", "filename" };
     private static readonly HashSet<string> TagHeaders = new(StringComparer.OrdinalIgnoreCase) { "tag", "tags", "label", "labels" };
@@ -27,13 +35,20 @@ internal static class TagFileReader
     /// </summary>
     public static async IAsyncEnumerable<TagFileEntry> ReadCsvAsync(TextReader reader, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var lines = new LineReader(reader, MaxLineChars);
         var lineNumber = 0;
         var seenRecord = false;
         string? line;
-        while ((line = await reader.ReadLineAsync(cancellationToken)) is not null)
+        while ((line = await lines.ReadLineAsync(cancellationToken)) is not null)
         {
             lineNumber++;
             var start = lineNumber;
+            if (lines.LastWasTooLong)
+            {
+                yield return TagFileEntry.Failed(start, TooLong);
+                continue;
+            }
+
             var fields = new List<string>();
             var field = new StringBuilder();
             var inQuotes = false;
@@ -96,7 +111,7 @@ internal static class TagFileReader
                 }
 
                 // A quoted field goes on over a line break.
-                var next = await reader.ReadLineAsync(cancellationToken);
+                var next = await lines.ReadLineAsync(cancellationToken);
                 if (next is null)
                 {
                     error = "a quoted field is not closed before the end of the file";
@@ -104,6 +119,12 @@ internal static class TagFileReader
                 }
 
                 lineNumber++;
+                if (lines.LastWasTooLong || field.Length + next.Length > MaxLineChars)
+                {
+                    error = $"a quoted field runs over more than {MaxLineChars} characters; the record is skipped";
+                    break;
+                }
+
                 field.Append('\n');
                 text = next;
             }
@@ -140,11 +161,18 @@ internal static class TagFileReader
     /// <summary>One JSON object per line: <c>{"path": "fox/1.jpg", "tags": ["fox", "snow"]}</c>; blank lines are skipped.</summary>
     public static async IAsyncEnumerable<TagFileEntry> ReadJsonLinesAsync(TextReader reader, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var lines = new LineReader(reader, MaxLineChars);
         var lineNumber = 0;
         string? line;
-        while ((line = await reader.ReadLineAsync(cancellationToken)) is not null)
+        while ((line = await lines.ReadLineAsync(cancellationToken)) is not null)
         {
             lineNumber++;
+            if (lines.LastWasTooLong)
+            {
+                yield return TagFileEntry.Failed(lineNumber, TooLong);
+                continue;
+            }
+
             if (string.IsNullOrWhiteSpace(line))
             {
                 continue;
@@ -206,5 +234,76 @@ internal static class TagFileReader
 
         var cleaned = tags.Select(t => t.Trim()).Where(t => t.Length > 0).ToList();
         return cleaned.Count == 0 ? TagFileEntry.Failed(line, "the row has no tag") : new TagFileEntry(line, path, cleaned, null);
+    }
+
+    /// <summary>
+    /// <see cref="TextReader.ReadLineAsync(CancellationToken)"/> (line ends \n, \r\n or \r) that keeps at most
+    /// <c>maxChars</c> of a line: a longer one comes back empty with <see cref="LastWasTooLong"/> set, the rest of it read and dropped.
+    /// </summary>
+    private sealed class LineReader(TextReader reader, int maxChars)
+    {
+        private readonly char[] _buffer = new char[16 * 1024];
+        private readonly StringBuilder _line = new();
+        private int _position;
+        private int _length;
+        private bool _skipLineFeed;
+
+        public bool LastWasTooLong { get; private set; }
+
+        public async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken)
+        {
+            _line.Clear();
+            LastWasTooLong = false;
+            var any = false;
+            while (true)
+            {
+                if (_position == _length)
+                {
+                    _length = await reader.ReadAsync(_buffer, cancellationToken);
+                    _position = 0;
+                    if (_length == 0)
+                    {
+                        return any ? Result() : null;
+                    }
+                }
+
+                if (_skipLineFeed)
+                {
+                    _skipLineFeed = false;
+                    if (_buffer[_position] == '\n')
+                    {
+                        _position++;
+                        continue;
+                    }
+                }
+
+                var span = _buffer.AsSpan(_position, _length - _position);
+                var end = span.IndexOfAny('\r', '\n');
+                var take = end < 0 ? span.Length : end;
+                any = true;
+                if (!LastWasTooLong)
+                {
+                    if (_line.Length + take > maxChars)
+                    {
+                        LastWasTooLong = true;
+                        _line.Clear();
+                    }
+                    else
+                    {
+                        _line.Append(span[..take]);
+                    }
+                }
+
+                _position += take;
+                if (end >= 0)
+                {
+                    _skipLineFeed = _buffer[_position] == '\r';
+                    _position++;
+                    return Result();
+                }
+            }
+        }
+
+        private string Result() => LastWasTooLong ? "" : _line.ToString();
     }
 }

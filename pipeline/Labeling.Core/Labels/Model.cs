@@ -56,11 +56,14 @@ public enum ModelStatus
 
 /// <summary>An image to register.</summary>
 /// <param name="BlobPath">Its blob name (unique across the store).</param>
-/// <param name="ContentHash">Hex hash of its bytes; the same content twice in one dataset is one image.</param>
+/// <param name="ContentHash">Hex SHA-256 of its bytes (<see cref="Blobs.ContentHash"/>); the same content twice in one dataset is one image.</param>
 /// <param name="Width">Pixel width when known.</param>
 /// <param name="Height">Pixel height when known.</param>
 /// <param name="Split">"train", "val" (the gold set) or null.</param>
-public sealed record NewImage(string BlobPath, string ContentHash, int? Width = null, int? Height = null, string? Split = null);
+/// <param name="ETag">The blob version the hash was computed from (<see cref="Blobs.BlobItem.ETag"/>), when known.</param>
+/// <param name="Size">The blob's length in bytes at that version, when known.</param>
+/// <param name="FailReason">When set, the image is registered <see cref="ImageStatus.Failed"/> with this as its last error (<c>code: detail</c>).</param>
+public sealed record NewImage(string BlobPath, string ContentHash, int? Width = null, int? Height = null, string? Split = null, string? ETag = null, long? Size = null, string? FailReason = null);
 
 /// <summary>How a registration went.</summary>
 public enum RegistrationOutcome

@@ -154,12 +154,12 @@ public abstract partial class LabelBatchHandlerContract : IAsyncDisposable
         return new Seeded(backend, queue, modelId, ids, files);
     }
 
-    private LabelBatchHandler Handler(LabelBatchBackend backend, LabelBatchOptions? options = null, int maxDequeueCount = 5, IBlobStore? imageBlobs = null) =>
-        Parts(backend, options, maxDequeueCount, imageBlobs).Handler;
+    private LabelBatchHandler Handler(LabelBatchBackend backend, LabelBatchOptions? options = null, int maxDequeueCount = 5, IBlobStore? imageBlobs = null, Labeling.Functions.Ingest.IngestOptions? ingest = null) =>
+        Parts(backend, options, maxDequeueCount, imageBlobs, ingest: ingest).Handler;
 
     /// <summary>A handler with its own provider and readiness gate (put-back messages hidden for <paramref name="recheck"/>, default 1 ms).</summary>
     private (LabelBatchHandler Handler, LabelReadiness Readiness) Parts(
-        LabelBatchBackend backend, LabelBatchOptions? options = null, int maxDequeueCount = 5, IBlobStore? imageBlobs = null, TimeSpan? recheck = null)
+        LabelBatchBackend backend, LabelBatchOptions? options = null, int maxDequeueCount = 5, IBlobStore? imageBlobs = null, TimeSpan? recheck = null, Labeling.Functions.Ingest.IngestOptions? ingest = null)
     {
         options ??= Options();
         var provider = new ActiveDetectorProvider(
@@ -170,7 +170,8 @@ public abstract partial class LabelBatchHandlerContract : IAsyncDisposable
             provider, imageBlobs ?? backend.Blobs, Microsoft.Extensions.Options.Options.Create(WorkerOptions(recheck ?? TimeSpan.FromMilliseconds(1))), NullLogger<LabelReadiness>.Instance);
         var handler = new LabelBatchHandler(
             backend.Store, imageBlobs ?? backend.Blobs, provider, Microsoft.Extensions.Options.Options.Create(options),
-            Microsoft.Extensions.Options.Options.Create(new WorkQueueOptions { MaxDequeueCount = maxDequeueCount }), NullLogger<LabelBatchHandler>.Instance, readiness: readiness);
+            Microsoft.Extensions.Options.Options.Create(new WorkQueueOptions { MaxDequeueCount = maxDequeueCount }), NullLogger<LabelBatchHandler>.Instance, readiness: readiness,
+            ingest: ingest is null ? null : Microsoft.Extensions.Options.Options.Create(ingest));
         return (handler, readiness);
     }
 
@@ -379,6 +380,116 @@ public abstract partial class LabelBatchHandlerContract : IAsyncDisposable
         Assert.Equal(LabelBatchOutcome.Completed, outcome);
         AssertBoxes(seeded.Bytes["inbox/photos/astronaut.png"], await BoxesOfAsync(seeded.Backend.Store, astronaut));
         Assert.Equal(0, await seeded.Queue.GetApproximateCountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Handle_ImageOverMaxImageBytes_FailsThatImageOnly_WithItsReason_AndTheRestIsLabelled()
+    {
+        var seeded = await SeedAsync(hostile: false);
+        var big = "inbox/photos/astronaut.png";
+        var limit = seeded.Bytes[big].Length - 1;
+        Assert.All(seeded.Bytes.Where(f => f.Key != big), f => Assert.True(f.Value.Length <= limit));
+        var message = await SendAndReceiveAsync(seeded.Queue, LabelMessage.Create([.. seeded.Ids.Values]).ToJson());
+
+        var outcome = await Handler(seeded.Backend, ingest: new Labeling.Functions.Ingest.IngestOptions { MaxImageBytes = limit }).HandleAsync(message, seeded.Queue, Ct);
+
+        Assert.Equal(LabelBatchOutcome.Completed, outcome);
+        var images = (await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct)).ToDictionary(i => i.BlobPath);
+        Assert.Equal(ImageStatus.Failed, images[big].Status);
+        Assert.Equal($"too-large: {limit + 1} bytes is over the {limit}-byte limit (Ingest:MaxImageBytes)", images[big].LastError);
+        Assert.Empty(await BoxesOfAsync(seeded.Backend.Store, images[big].Id));
+        Assert.All(Photos.Where(p => $"inbox/photos/{p}" != big), p => Assert.Equal(ImageStatus.Labelled, images[$"inbox/photos/{p}"].Status));
+    }
+
+    [Fact]
+    public async Task Handle_ImageWhoseSizeIsUnknownBeforeTheRead_IsReadOnlyUpToMaxImageBytes_AndFailsAlone()
+    {
+        var seeded = await SeedAsync(hostile: false);
+        var big = "inbox/photos/astronaut.png";
+        var limit = seeded.Bytes[big].Length - 1;
+        var blobs = new UnseekableReads(seeded.Backend.Blobs);
+        var message = await SendAndReceiveAsync(seeded.Queue, LabelMessage.Create([.. seeded.Ids.Values]).ToJson());
+
+        var outcome = await Handler(seeded.Backend, imageBlobs: blobs, ingest: new Labeling.Functions.Ingest.IngestOptions { MaxImageBytes = limit }).HandleAsync(message, seeded.Queue, Ct);
+
+        Assert.Equal(LabelBatchOutcome.Completed, outcome);
+        var images = (await seeded.Backend.Store.GetImagesAsync([.. seeded.Ids.Values], Ct)).ToDictionary(i => i.BlobPath);
+        Assert.Equal(ImageStatus.Failed, images[big].Status);
+        Assert.StartsWith($"too-large: reading it went past the {limit}-byte limit", images[big].LastError, StringComparison.Ordinal);
+        // The read stopped one byte past the limit, not at the end of the file.
+        Assert.InRange(blobs.MostBytesRead(big), limit + 1, limit + 1);
+        Assert.All(Photos.Where(p => $"inbox/photos/{p}" != big), p => Assert.Equal(ImageStatus.Labelled, images[$"inbox/photos/{p}"].Status));
+    }
+
+    /// <summary>The real store, whose read streams do not tell their length (as a store streaming from a socket would), counting what is read.</summary>
+    private sealed class UnseekableReads(IBlobStore inner) : IBlobStore
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _read = new(StringComparer.Ordinal);
+
+        public long MostBytesRead(string name) => _read.TryGetValue(name, out var n) ? n : 0;
+
+        public string Container => inner.Container;
+
+        public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => inner.CreateIfNotExistsAsync(cancellationToken);
+
+        public IAsyncEnumerable<BlobItem> ListAsync(string prefix, string? startAfter, int pageSize, CancellationToken cancellationToken) => inner.ListAsync(prefix, startAfter, pageSize, cancellationToken);
+
+        public async Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken) =>
+            new Counting(await inner.OpenReadAsync(name, cancellationToken), n => _read.AddOrUpdate(name, n, (_, old) => Math.Max(old, n)));
+
+        public Task<BlobItem> WriteAsync(string name, Stream content, bool overwrite, CancellationToken cancellationToken) => inner.WriteAsync(name, content, overwrite, cancellationToken);
+
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
+
+        public Task<BlobItem?> GetPropertiesAsync(string name, CancellationToken cancellationToken) => inner.GetPropertiesAsync(name, cancellationToken);
+
+        private sealed class Counting(Stream inner, Action<long> report) : Stream
+        {
+            private long _total;
+
+            public override bool CanRead => true;
+
+            public override bool CanSeek => false;
+
+            public override bool CanWrite => false;
+
+            public override long Length => throw new NotSupportedException();
+
+            public override long Position { get => _total; set => throw new NotSupportedException(); }
+
+            public override int Read(byte[] buffer, int offset, int count) => Add(inner.Read(buffer, offset, count));
+
+            public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => Add(await inner.ReadAsync(buffer, cancellationToken));
+
+            public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+            private int Add(int n)
+            {
+                _total += n;
+                report(_total);
+                return n;
+            }
+
+            public override void Flush()
+            {
+            }
+
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+            public override void SetLength(long value) => throw new NotSupportedException();
+
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing)
+                {
+                    inner.Dispose();
+                }
+
+                base.Dispose(disposing);
+            }
+        }
     }
 
     [Fact]

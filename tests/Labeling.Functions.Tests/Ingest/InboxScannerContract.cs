@@ -532,11 +532,411 @@ public abstract class InboxScannerContract
         Assert.Equal(0, next.ImagesCreated);
     }
 
+    private static string Sha256(string content) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(content)));
+
+    /// <summary>Writes what a worker would for <paramref name="path"/>: one pseudo box of "fox" by model <paramref name="version"/>, the tag grounded.</summary>
+    protected static async Task<long> LabelAsync(Backend backend, string path, string version = "v1")
+    {
+        var model = await backend.Store.GetModelAsync(version, Ct) is { } known
+            ? known.Id
+            : await backend.Store.RegisterModelAsync(new NewModel(version, "region-embedding/1", $"models/{version}.onnx", new string('a', 64)), Ct);
+        var id = await IdAsync(backend, path);
+        var fox = (await backend.Store.EnsureClassesAsync(["fox"], Ct))["fox"];
+        await backend.Store.AddTagsAsync([new ImageTag(id, "fox")], Ct);
+        await backend.Store.WriteLabelsAsync(model, [new ImageLabels(id, [new BoxData(fox, 1, 2, 30, 40, 0.9f, BoxSource.Pseudo)], [new TagGrounding(fox, TagState.Grounded)], 64, 48)], Ct);
+        return model;
+    }
+
+    [Fact]
+    public async Task NewImages_AreIdentifiedByTheSha256OfTheirBytes()
+    {
+        var b = await CreateBackendAsync();
+        await PutAsync(b.Blobs, "inbox/sha/a.jpg", "some bytes");
+
+        await CreateScanner(b).ScanAsync(Ct);
+
+        var image = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/sha/a.jpg")], Ct));
+        Assert.Equal(Sha256("some bytes"), image.ContentHash);
+    }
+
+    [Fact]
+    public async Task KnownPathOverwrittenWithOtherBytes_IsRehashed_AndBackToPending_WithoutItsOldModelBoxes()
+    {
+        var b = await CreateBackendAsync();
+        await PutAsync(b.Blobs, "inbox/re/fox/a.jpg", "old bytes");
+        await PutAsync(b.Blobs, "inbox/re/fox/b.jpg", "other image");
+        var scanner = CreateScanner(b);
+        await scanner.ScanAsync(Ct);
+        await DrainAsync(b);
+        await LabelAsync(b, "inbox/re/fox/a.jpg");
+        await LabelAsync(b, "inbox/re/fox/b.jpg");
+        var a = await IdAsync(b, "inbox/re/fox/a.jpg");
+
+        await PutAsync(b.Blobs, "inbox/re/fox/a.jpg", "new bytes");
+        var report = await scanner.ScanAsync(Ct);
+
+        var images = (await b.Store.GetImagesAsync([a, await IdAsync(b, "inbox/re/fox/b.jpg")], Ct)).ToDictionary(i => i.BlobPath);
+        var changed = images["inbox/re/fox/a.jpg"];
+        Assert.Equal((ImageStatus.Queued, (long?)null, Sha256("new bytes")), (changed.Status, changed.LabelledByModelId, changed.ContentHash));
+        Assert.Empty((await b.Store.QueryBoxesAsync(new BoxQuery { ImageId = a }, Ct)).Boxes);
+        Assert.Equal(TagState.Unlabelled, Assert.Single(await b.Store.GetTagsAsync([a], Ct)).State);
+        Assert.Equal(1, report.ImagesChanged);
+        Assert.Equal([a], (await DrainAsync(b)).SelectMany(m => m.ImageIds));
+        var untouched = images["inbox/re/fox/b.jpg"];
+        Assert.Equal(ImageStatus.Labelled, untouched.Status);
+        Assert.Single((await b.Store.QueryBoxesAsync(new BoxQuery { ImageId = untouched.Id }, Ct)).Boxes);
+
+        // Nothing changed since: the next pass hashes nothing and sends nothing.
+        var again = await scanner.ScanAsync(Ct);
+        Assert.Equal((0, 0), (again.ImagesChanged, again.MessagesSent));
+    }
+
+    [Fact]
+    public async Task KnownPathReuploadedWithTheSameBytes_AndANewETag_StaysLabelled()
+    {
+        var b = await CreateBackendAsync();
+        await PutAsync(b.Blobs, "inbox/same/fox/a.jpg", "the bytes");
+        var scanner = CreateScanner(b);
+        await scanner.ScanAsync(Ct);
+        await DrainAsync(b);
+        var model = await LabelAsync(b, "inbox/same/fox/a.jpg");
+        var before = (await b.Blobs.GetPropertiesAsync("inbox/same/fox/a.jpg", Ct))!.ETag;
+
+        await PutAsync(b.Blobs, "inbox/same/fox/a.jpg", "the bytes");
+        Assert.NotEqual(before, (await b.Blobs.GetPropertiesAsync("inbox/same/fox/a.jpg", Ct))!.ETag);
+        var report = await scanner.ScanAsync(Ct);
+
+        var image = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/same/fox/a.jpg")], Ct));
+        Assert.Equal((ImageStatus.Labelled, (long?)model, Sha256("the bytes")), (image.Status, image.LabelledByModelId, image.ContentHash));
+        Assert.Single((await b.Store.QueryBoxesAsync(new BoxQuery { ImageId = image.Id }, Ct)).Boxes);
+        Assert.Equal((0, 0), (report.ImagesChanged, report.MessagesSent));
+    }
+
+    [Fact]
+    public async Task LegacyMd5Rows_AreRehashedOnce_KeepTheirLabelsWhenUnchanged_AndStillCatchCopies()
+    {
+        var b = await CreateBackendAsync();
+        static string Md5(string content) => Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(Encoding.UTF8.GetBytes(content)));
+
+        // Rows as the scan wrote them before SHA-256: the listing's MD5, no recorded version.
+        var dataset = await b.Store.EnsureDatasetAsync("old", Ct);
+        await b.Store.RegisterImagesAsync(dataset, [new NewImage("inbox/old/a.jpg", Md5("legacy bytes")), new NewImage("inbox/old/b.jpg", Md5("b before"))], Ct);
+        await PutAsync(b.Blobs, "inbox/old/a.jpg", "legacy bytes");
+        await PutAsync(b.Blobs, "inbox/old/b.jpg", "b after");
+        await PutAsync(b.Blobs, "inbox/old/copy of a.jpg", "legacy bytes");
+        var model = await LabelAsync(b, "inbox/old/a.jpg");
+        await LabelAsync(b, "inbox/old/b.jpg");
+        var scanner = CreateScanner(b);
+
+        var report = await scanner.ScanAsync(Ct);
+
+        var a = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/old/a.jpg")], Ct));
+        Assert.Equal((ImageStatus.Labelled, (long?)model, Sha256("legacy bytes")), (a.Status, a.LabelledByModelId, a.ContentHash));
+        var changed = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/old/b.jpg")], Ct));
+        Assert.Equal((ImageStatus.Queued, Sha256("b after")), (changed.Status, changed.ContentHash));
+        Assert.Equal((0, 1, 1), (report.ImagesCreated, report.Duplicates, report.ImagesChanged));
+        Assert.Empty(report.Problems);
+
+        var again = await scanner.ScanAsync(Ct);
+        Assert.Equal((0, 0, 0), (again.ImagesCreated, again.ImagesChanged, again.MessagesSent));
+    }
+
+    [Fact]
+    public async Task ImagesOverMaxImageBytes_AreRegisteredFailedWithTheirReason_WithoutBeingRead_AndTheRestIsQueued()
+    {
+        var b = await CreateBackendAsync();
+        var big = new string('x', 101);
+        await PutAsync(b.Blobs, "inbox/big/fox/huge.jpg", big);
+        await PutAsync(b.Blobs, "inbox/big/fox/small.jpg", "small");
+        await PutAsync(b.Blobs, "inbox/big/fox/grows.jpg", "small for now");
+        var reads = new CountingReads(b.Blobs);
+        var scanner = CreateScanner(b, o => o.MaxImageBytes = 100, reads);
+
+        var report = await scanner.ScanAsync(Ct);
+
+        var huge = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/big/fox/huge.jpg")], Ct));
+        Assert.Equal((ImageStatus.Failed, "too-large: 101 bytes is over the 100-byte limit (Ingest:MaxImageBytes)"), (huge.Status, huge.LastError));
+        Assert.Equal(0, reads.Opens("inbox/big/fox/huge.jpg"));
+        Assert.Contains(report.Problems, p => p.StartsWith("inbox/big/fox/huge.jpg: registered as failed, too-large: ", StringComparison.Ordinal));
+        var failed = Assert.Single(await b.Store.GetFailedImagesAsync("big", null, 0, 100, Ct));
+        Assert.Equal(("too-large", huge.Id), (failed.Reason, failed.Id));
+        Assert.Equal(["fox"], await TagsAsync(b, "inbox/big/fox/huge.jpg"));
+        Assert.Equal(2, (await DrainAsync(b)).SelectMany(m => m.ImageIds).Count());
+
+        // A labelled image overwritten with a file over the limit: failed with the reason, its old model boxes gone.
+        await LabelAsync(b, "inbox/big/fox/grows.jpg");
+        await PutAsync(b.Blobs, "inbox/big/fox/grows.jpg", big + "y");
+        var second = await scanner.ScanAsync(Ct);
+
+        var grown = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/big/fox/grows.jpg")], Ct));
+        Assert.Equal((ImageStatus.Failed, "too-large: 102 bytes is over the 100-byte limit (Ingest:MaxImageBytes)", (long?)null), (grown.Status, grown.LastError, grown.LabelledByModelId));
+        Assert.Empty((await b.Store.QueryBoxesAsync(new BoxQuery { ImageId = grown.Id }, Ct)).Boxes);
+        Assert.Equal(1, second.ImagesChanged);
+        Assert.Equal(0, reads.Opens("inbox/big/fox/huge.jpg"));
+
+        // The limit raised: the too-large images are hashed and labelled after all.
+        var raised = await CreateScanner(b, o => o.MaxImageBytes = 1000).ScanAsync(Ct);
+        Assert.Equal(2, raised.ImagesChanged);
+        Assert.Equal(2, (await DrainAsync(b)).SelectMany(m => m.ImageIds).Count());
+    }
+
+    [Fact]
+    public async Task AnnotationsJson_IsReadOncePerScan()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/once/1.jpg");
+        await PutAsync(b.Blobs, "inbox/once/annotations.json", """
+            {"images": [{"id": 1, "file_name": "1.jpg", "width": 8, "height": 6, "split": "val"}],
+             "annotations": [{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]}], "categories": [{"id": 1, "name": "dot"}]}
+            """);
+        var reads = new CountingReads(b.Blobs);
+
+        var report = await CreateScanner(b, blobs: reads).ScanAsync(Ct);
+
+        Assert.Equal(1, reads.Opens("inbox/once/annotations.json"));
+        Assert.Equal(1, report.HumanBoxes);
+        var image = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/once/1.jpg")], Ct));
+        Assert.Equal(("val", 8, 6), (image.Split, image.Width, image.Height));
+    }
+
+    [Fact]
+    public async Task HostileAnnotationsFiles_GiveAClearErrorWithFileAndPosition_AndLoseNothingElseOfTheScan()
+    {
+        var b = await CreateBackendAsync();
+        var hostile = new Dictionary<string, string>
+        {
+            ["truncated"] = "{\n  \"images\": [{\"id\": 1, \"file_name\": \"1.jpg\"},\n",
+            ["deep"] = "{\"info\": " + new string('[', 200) + new string(']', 200) + ", \"images\": []}",
+            ["imagesobject"] = "{\"images\": {\"id\": 1, \"file_name\": \"1.jpg\"}}",
+            ["wrongtypes"] = "{\"images\": [{\"id\": \"one\", \"file_name\": 5}, 7, [1]], \"annotations\": 7, \"categories\": [{\"id\": 1, \"name\": [\"a\"]}]}",
+            ["notjson"] = "images: yes",
+        };
+        foreach (var (dataset, content) in hostile)
+        {
+            await PutImageAsync(b.Blobs, $"inbox/{dataset}/1.jpg");
+            await PutAsync(b.Blobs, $"inbox/{dataset}/tags.csv", "1.jpg,kept\n");
+            await PutAsync(b.Blobs, $"inbox/{dataset}/annotations.json", content);
+        }
+
+        var report = await CreateScanner(b).ScanAsync(Ct);
+
+        string ProblemOf(string dataset) => Assert.Single(report.Problems, p => p.StartsWith($"inbox/{dataset}/annotations.json: ", StringComparison.Ordinal));
+        Assert.Matches(@"^inbox/truncated/annotations\.json: line 3: not valid JSON at byte \d+ of the line, the file is skipped \(", ProblemOf("truncated"));
+        Assert.Matches(@"^inbox/deep/annotations\.json: line 1: not valid JSON at byte \d+ of the line, the file is skipped \(.*depth", ProblemOf("deep"));
+        Assert.Contains("\"images\" array", ProblemOf("imagesobject"), StringComparison.Ordinal);
+        Assert.StartsWith("inbox/notjson/annotations.json: line 1: not valid JSON", ProblemOf("notjson"), StringComparison.Ordinal);
+        var wrong = report.Problems.Where(p => p.StartsWith("inbox/wrongtypes/annotations.json: ", StringComparison.Ordinal)).ToList();
+        Assert.Contains(wrong, p => p.Contains("images[0] (line 1)", StringComparison.Ordinal));
+        Assert.Contains(wrong, p => p.Contains("images[1] (line 1)", StringComparison.Ordinal));
+        Assert.Contains(wrong, p => p.Contains("images[2] (line 1)", StringComparison.Ordinal));
+        Assert.Contains(wrong, p => p.Contains("\"annotations\" must be an array", StringComparison.Ordinal));
+        Assert.Contains(wrong, p => p.Contains("categories[0] (line 1)", StringComparison.Ordinal));
+        Assert.Equal(5, wrong.Count);
+        foreach (var dataset in hostile.Keys)
+        {
+            Assert.Equal(["kept"], await TagsAsync(b, $"inbox/{dataset}/1.jpg"));
+        }
+
+        Assert.Equal(hostile.Count, report.ImagesCreated);
+        Assert.Equal(hostile.Count, (await DrainAsync(b)).SelectMany(m => m.ImageIds).Count());
+    }
+
+    [Fact]
+    public async Task AnnotationsWithThousandsOfBadEntries_ListTheFirstHundredAndCountTheRest()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/many/1.jpg");
+        var bad = string.Join(",\n", Enumerable.Range(0, 5000).Select(i => $"{{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 0, {i}]}}"));
+        var good = "{\"image_id\": 1, \"category_id\": 1, \"bbox\": [0, 0, 3, 3], \"segmentation\": [[" + string.Join(",", Enumerable.Range(0, 20000)) + "]]}";
+        await PutAsync(b.Blobs, "inbox/many/annotations.json",
+            "{\"images\": [{\"id\": 1, \"file_name\": \"1.jpg\"}], \"categories\": [{\"id\": 1, \"name\": \"x\"}],\n\"annotations\": [" + bad + ",\n" + good + "]}");
+
+        var report = await CreateScanner(b).ScanAsync(Ct);
+
+        var problems = report.Problems.Where(p => p.StartsWith("inbox/many/annotations.json: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(101, problems.Count);
+        Assert.Contains("annotations[0] (line 2)", problems[0], StringComparison.Ordinal);
+        Assert.Contains("annotations[99] (line 101)", problems[99], StringComparison.Ordinal);
+        Assert.Equal("inbox/many/annotations.json: … and 4900 more errors in this file", problems[100]);
+        Assert.Equal(1, report.HumanBoxes);
+    }
+
+    [Fact]
+    public async Task MetadataFileThatGrowsPastTheLimitAfterTheSizeCheck_IsReadOnlyUpToTheLimit_AndSkippedWithItsReason()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/grow/1.jpg");
+        await PutAsync(b.Blobs, "inbox/grow/annotations.json", """{"images": [], "categories": []}""");
+        await PutAsync(b.Blobs, "inbox/grow/tags.csv", "1.jpg,small\n");
+        var grown = "{\"images\": [{\"id\": 1, \"file_name\": \"1.jpg\"}], \"categories\": [{\"id\": 1, \"name\": \"big\"}], \"annotations\": ["
+            + string.Join(", ", Enumerable.Range(0, 200).Select(_ => "{\"image_id\": 1, \"category_id\": 1, \"bbox\": [1, 1, 2, 2]}")) + "]}";
+        var growing = new GrowsAfterSizeCheck(b.Blobs, new Dictionary<string, string>
+        {
+            ["inbox/grow/annotations.json"] = grown,
+            ["inbox/grow/tags.csv"] = string.Concat(Enumerable.Repeat("1.jpg,grown\n", 200)),
+        });
+
+        var report = await CreateScanner(b, o => o.MaxMetadataBytes = 1000, growing).ScanAsync(Ct);
+
+        Assert.Contains(report.Problems, p => p.StartsWith("inbox/grow/annotations.json: ", StringComparison.Ordinal) && p.Contains("1000-byte limit", StringComparison.Ordinal) && p.Contains("skipped", StringComparison.Ordinal));
+        Assert.Contains(report.Problems, p => p.StartsWith("inbox/grow/tags.csv: ", StringComparison.Ordinal) && p.Contains("1000-byte limit", StringComparison.Ordinal));
+        Assert.Equal(0, report.HumanBoxes);
+        Assert.DoesNotContain("big", await TagsAsync(b, "inbox/grow/1.jpg"));
+    }
+
+    [Fact]
+    public async Task TagsOverTheCaps_AreRefused_AndReportedWithFileAndLine_OneLinePerKind()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/caps/a.jpg");
+        await PutImageAsync(b.Blobs, "inbox/caps/b.jpg");
+        await PutImageAsync(b.Blobs, "inbox/caps2/c.jpg");
+        await PutAsync(b.Blobs, "inbox/caps/tags.csv",
+            "a.jpg,t1;t2;t3;t4\n" + // 1: a's fourth tag is one too many
+            "a.jpg,t1\n" +          // 2: already there
+            "b.jpg,u1;u2\n" +       // 3: u1 is the fourth new class, u2 one too many
+            "b.jpg,t1\n" +          // 4: a known class
+            "a.jpg,t5\n");          // 5: too many tags again
+        // Applied after caps/tags.csv (datasets in name order): the class budget is spent by then.
+        await PutAsync(b.Blobs, "inbox/caps2/annotations.json", """
+            {"images": [{"id": 1, "file_name": "c.jpg"}], "annotations": [{"image_id": 1, "category_id": 2, "bbox": [1, 1, 2, 2]}, {"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]}],
+             "categories": [{"id": 1, "name": "t2"}, {"id": 2, "name": "brand new"}]}
+            """);
+
+        var report = await CreateScanner(b, o => { o.MaxTagsPerImage = 3; o.MaxNewClassesPerScan = 4; }).ScanAsync(Ct);
+
+        Assert.Equal(["t1", "t2", "t3"], await TagsAsync(b, "inbox/caps/a.jpg"));
+        Assert.Equal(["t1", "u1"], await TagsAsync(b, "inbox/caps/b.jpg"));
+        Assert.Equal(["t2"], await TagsAsync(b, "inbox/caps2/c.jpg"));
+        Assert.Equal(["t1", "t2", "t3", "u1"], (await b.Store.ListClassNamesAsync(Ct)).Order(StringComparer.Ordinal));
+        Assert.Equal(1, report.HumanBoxes);
+        var perImage = Assert.Single(report.Problems, p => p.Contains("Ingest:MaxTagsPerImage", StringComparison.Ordinal));
+        Assert.Equal("inbox/caps/tags.csv: 2 tags refused, over the 3 tags an image may have (Ingest:MaxTagsPerImage): line 1, line 5", perImage);
+        var classes = report.Problems.Where(p => p.Contains("Ingest:MaxNewClassesPerScan", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(
+            [
+                "inbox/caps/tags.csv: 1 tags refused, over the 4 new classes a scan may create (Ingest:MaxNewClassesPerScan): line 3",
+                "inbox/caps2/annotations.json: 1 tags refused, over the 4 new classes a scan may create (Ingest:MaxNewClassesPerScan): category 2",
+            ],
+            classes);
+    }
+
+    [Fact]
+    public async Task OneRowWithThousandsOfTags_CreatesNoMoreClassesThanTheScanMay()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/flood/a.jpg");
+        await PutAsync(b.Blobs, "inbox/flood/tags.csv", "a.jpg," + string.Join(';', Enumerable.Range(0, 5000).Select(i => $"c{i}")) + "\n");
+
+        var report = await CreateScanner(b, o => { o.MaxTagsPerImage = 10_000; o.MaxNewClassesPerScan = 100; }).ScanAsync(Ct);
+
+        Assert.Equal(100, (await b.Store.ListClassNamesAsync(Ct)).Count);
+        Assert.Equal(100, (await TagsAsync(b, "inbox/flood/a.jpg")).Length);
+        var refused = Assert.Single(report.Problems);
+        Assert.StartsWith("inbox/flood/tags.csv: 4900 tags refused, over the 100 new classes a scan may create (Ingest:MaxNewClassesPerScan): line 1", refused, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TagFileLinesOverTheLineLimit_AreRefusedWithTheirLine_AndTheNextLinesApplied()
+    {
+        var b = await CreateBackendAsync();
+        await PutImageAsync(b.Blobs, "inbox/long/a.jpg");
+        var huge = new string('x', Labeling.Functions.Ingest.TagFileReader.MaxLineChars + 1);
+        await PutAsync(b.Blobs, "inbox/long/tags.csv", $"a.jpg,{huge}\r\na.jpg,short\r\n\"a.jpg\",\"{huge[..1000]}\n{huge}\"\na.jpg,after\n");
+        await PutAsync(b.Blobs, "inbox/long/tags.jsonl", $"{{\"path\": \"a.jpg\", \"tags\": [\"{huge}\"]}}\n{{\"path\": \"a.jpg\", \"tags\": [\"jsonl\"]}}\n");
+
+        var report = await CreateScanner(b).ScanAsync(Ct);
+
+        Assert.Equal(["after", "jsonl", "short"], await TagsAsync(b, "inbox/long/a.jpg"));
+        Assert.Contains($"inbox/long/tags.csv: line 1: the line is longer than {Labeling.Functions.Ingest.TagFileReader.MaxLineChars} characters; it is skipped", report.Problems);
+        Assert.Contains(report.Problems, p => p.StartsWith("inbox/long/tags.csv: line 3: a quoted field runs over more than", StringComparison.Ordinal));
+        Assert.Contains($"inbox/long/tags.jsonl: line 1: the line is longer than {Labeling.Functions.Ingest.TagFileReader.MaxLineChars} characters; it is skipped", report.Problems);
+        Assert.Equal(3, report.Problems.Count);
+    }
+
+    [Fact]
+    public async Task KnownPathOverwrittenWithTheBytesOfAnotherImage_FailsWithItsReason_AndKeepsBoth()
+    {
+        var b = await CreateBackendAsync();
+        await PutAsync(b.Blobs, "inbox/clash/a.jpg", "a bytes");
+        await PutAsync(b.Blobs, "inbox/clash/b.jpg", "b bytes");
+        var scanner = CreateScanner(b);
+        await scanner.ScanAsync(Ct);
+        await DrainAsync(b);
+
+        await PutAsync(b.Blobs, "inbox/clash/a.jpg", "b bytes");
+        var report = await scanner.ScanAsync(Ct);
+
+        var a = Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/clash/a.jpg")], Ct));
+        Assert.Equal(ImageStatus.Failed, a.Status);
+        Assert.StartsWith("duplicate-content: ", a.LastError, StringComparison.Ordinal);
+        Assert.Contains("inbox/clash/b.jpg", a.LastError, StringComparison.Ordinal);
+        Assert.Equal(ImageStatus.Queued, Assert.Single(await b.Store.GetImagesAsync([await IdAsync(b, "inbox/clash/b.jpg")], Ct)).Status);
+        Assert.Equal(1, report.ImagesChanged);
+    }
+
     private static async Task<string> ReadAsync(IBlobStore blobs, string name)
     {
         await using var stream = await blobs.OpenReadAsync(name, Ct);
         using var reader = new StreamReader(stream);
         return await reader.ReadToEndAsync(Ct);
+    }
+
+    /// <summary>The real store, counting how often each blob is opened for reading.</summary>
+    protected sealed class CountingReads(IBlobStore inner) : IBlobStore
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _opens = new(StringComparer.Ordinal);
+
+        public int Opens(string name) => _opens.TryGetValue(name, out var n) ? n : 0;
+
+        public string Container => inner.Container;
+
+        public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => inner.CreateIfNotExistsAsync(cancellationToken);
+
+        public IAsyncEnumerable<BlobItem> ListAsync(string prefix, string? startAfter, int pageSize, CancellationToken cancellationToken) =>
+            inner.ListAsync(prefix, startAfter, pageSize, cancellationToken);
+
+        public Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken)
+        {
+            _opens.AddOrUpdate(name, 1, (_, n) => n + 1);
+            return inner.OpenReadAsync(name, cancellationToken);
+        }
+
+        public Task<BlobItem> WriteAsync(string name, Stream content, bool overwrite, CancellationToken cancellationToken) =>
+            inner.WriteAsync(name, content, overwrite, cancellationToken);
+
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
+
+        public Task<BlobItem?> GetPropertiesAsync(string name, CancellationToken cancellationToken) => inner.GetPropertiesAsync(name, cancellationToken);
+    }
+
+    /// <summary>The real store, where each named blob is overwritten with bigger content right after its size was asked for: it grows between the check and the read.</summary>
+    private sealed class GrowsAfterSizeCheck(IBlobStore inner, Dictionary<string, string> grown) : IBlobStore
+    {
+        public string Container => inner.Container;
+
+        public Task CreateIfNotExistsAsync(CancellationToken cancellationToken) => inner.CreateIfNotExistsAsync(cancellationToken);
+
+        public IAsyncEnumerable<BlobItem> ListAsync(string prefix, string? startAfter, int pageSize, CancellationToken cancellationToken) =>
+            inner.ListAsync(prefix, startAfter, pageSize, cancellationToken);
+
+        public Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken) => inner.OpenReadAsync(name, cancellationToken);
+
+        public Task<BlobItem> WriteAsync(string name, Stream content, bool overwrite, CancellationToken cancellationToken) =>
+            inner.WriteAsync(name, content, overwrite, cancellationToken);
+
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
+
+        public async Task<BlobItem?> GetPropertiesAsync(string name, CancellationToken cancellationToken)
+        {
+            var properties = await inner.GetPropertiesAsync(name, cancellationToken);
+            if (grown.Remove(name, out var content))
+            {
+                await PutAsync(inner, name, content);
+            }
+
+            return properties;
+        }
     }
 
     /// <summary>The real store whose listing breaks after <paramref name="items"/> names, as a crash or lost connection would.</summary>

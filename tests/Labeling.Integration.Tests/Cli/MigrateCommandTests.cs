@@ -25,7 +25,7 @@ public sealed class MigrateCommandTests(PostgresFixture postgres) : IDisposable
         var second = await RunAsync("migrate", "--database", file);
 
         Assert.Equal(0, first.Code);
-        Assert.Contains("Applied 4 migration(s)", first.Out, StringComparison.Ordinal);
+        Assert.Contains("Applied 5 migration(s)", first.Out, StringComparison.Ordinal);
         Assert.True(File.Exists(file));
         Assert.Equal(0, second.Code);
         Assert.Contains("up to date", second.Out, StringComparison.Ordinal);
@@ -39,7 +39,7 @@ public sealed class MigrateCommandTests(PostgresFixture postgres) : IDisposable
         Assert.Equal(0, code);
         using var json = JsonDocument.Parse(output);
         Assert.Equal("sqlite", json.RootElement.GetProperty("provider").GetString());
-        Assert.Equal(["sqlite/0001_initial.sql", "sqlite/0002_views.sql", "sqlite/0003_training_run_owner.sql", "sqlite/0004_dataset_control.sql"], json.RootElement.GetProperty("applied").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["sqlite/0001_initial.sql", "sqlite/0002_views.sql", "sqlite/0003_training_run_owner.sql", "sqlite/0004_dataset_control.sql", "sqlite/0005_image_blob_version.sql"], json.RootElement.GetProperty("applied").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]
