@@ -145,16 +145,20 @@ internal abstract partial class SqlLabelStore
             }
 
             // Read and mark in one statement: two enqueuers can no longer both read an id as pending and both send it.
+            // The pick is a MATERIALIZED CTE, evaluated once: as `id IN (SELECT … LIMIT n FOR UPDATE)` PostgreSQL may
+            // rescan the subquery per row, and a rescan skips the rows this statement has just updated, so it claimed
+            // past the limit.
             ids = [.. (await connection.QueryAsync<long>(new CommandDefinition(
                 $"""
-                UPDATE images SET status = 'queued', last_error = NULL, attempts = attempts + 1, updated_at = {NowSql}
-                WHERE status = 'pending' AND id IN (
+                WITH pick AS MATERIALIZED (
                     SELECT i.id FROM images i
                     WHERE i.dataset_id = @datasetId AND i.status = 'pending' AND i.id > @afterId
                       {(weakTagsOnly ? "AND EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.state = 'weak')" : "")}
                     ORDER BY i.id
                     LIMIT @limit
                     {SkipLockedSql})
+                UPDATE images SET status = 'queued', last_error = NULL, attempts = attempts + 1, updated_at = {NowSql}
+                WHERE status = 'pending' AND id IN (SELECT id FROM pick)
                 RETURNING id
                 """,
                 new { datasetId, afterId, limit }, transaction, cancellationToken: cancellationToken))).Order()];
